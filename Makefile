@@ -1,0 +1,51 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Out-of-tree build of ovpn-dco-v2.ko (Rust + a thin C shim).
+#
+#   make [KERNEL_SRC=/path/to/built/kernel]   build the module
+#   make install                              install into updates/, depmod
+#   make clean
+#   make tests                                build the host tools (tests/)
+#   make check                                run every test (tests/run-all.sh)
+#
+# Any other variable (V=1, CLIPPY=1, ...) is passed to the kernel's build.
+
+PWD := $(shell pwd)
+KERNEL_SRC ?= /lib/modules/$(shell uname -r)/build
+# The kernel's Rust support must be built with the same LLVM as bindgen's
+# libclang; clang 19 is what tests/provision.sh installs.
+LLVM ?= -19
+export LLVM
+
+all: modules
+
+check-kernel:
+	@if [ ! -f "$(KERNEL_SRC)/Makefile" ]; then \
+		echo "ovpn-dco: no kernel build tree at KERNEL_SRC=$(KERNEL_SRC)." >&2; \
+		echo "ovpn-dco: pass KERNEL_SRC=/path/to/a/built/kernel (tests/kernel.sh builds one)." >&2; \
+		exit 1; fi
+	@if ! grep -qs '^CONFIG_RUST=y' "$(KERNEL_SRC)/.config" "$(KERNEL_SRC)/include/config/auto.conf"; then \
+		echo "ovpn-dco: the kernel at $(KERNEL_SRC) has no Rust support (CONFIG_RUST=y)." >&2; \
+		exit 1; fi
+	@if [ ! -f "$(KERNEL_SRC)/rust/libkernel.rmeta" ]; then \
+		echo "ovpn-dco: $(KERNEL_SRC) lacks the built Rust kernel crate (rust/libkernel.rmeta)." >&2; \
+		echo "ovpn-dco: distribution header packages ship no Rust artefacts; build against a full kernel build tree." >&2; \
+		exit 1; fi
+
+modules: check-kernel
+	$(MAKE) -C $(KERNEL_SRC) M=$(PWD) modules
+
+install: modules
+	$(MAKE) -C $(KERNEL_SRC) M=$(PWD) INSTALL_MOD_DIR=updates modules_install
+
+clean:
+	@if [ -f "$(KERNEL_SRC)/Makefile" ]; then $(MAKE) -C $(KERNEL_SRC) M=$(PWD) clean; fi
+	rm -f src/abstractions/bindings_generated.rs src/abstractions/.bindings_generated.rs.cmd
+
+tests:
+	cargo build --release --workspace
+
+check:
+	tests/run-all.sh
+
+.PHONY: all check-kernel modules install clean tests check

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Wrappers that give the Rust side of ovpn-dco-v2 access to kernel static
+ * inline functions and macros.  Each one is a single call or field access;
+ * no logic lives here.
+ */
+#include "ovpn_compat.h"
+
+MODULE_VERSION(OVPN_DCO_VERSION);
+
+void *ovpn_compat_netdev_priv(const struct net_device *dev)
+{
+	return netdev_priv(dev);
+}
+
+struct net *ovpn_compat_genl_info_net(const struct genl_info *info)
+{
+	return genl_info_net(info);
+}
+
+struct genl_info *ovpn_compat_genl_info_dump(struct netlink_callback *cb)
+{
+	return (struct genl_info *)genl_info_dump(cb);
+}
+
+struct net *ovpn_compat_dev_net(const struct net_device *dev)
+{
+	return dev_net(dev);
+}
+
+void *ovpn_compat_nla_data(const struct nlattr *nla)
+{
+	return nla_data(nla);
+}
+
+int ovpn_compat_nla_len(const struct nlattr *nla)
+{
+	return nla_len(nla);
+}
+
+int ovpn_compat_nla_parse_nested(struct nlattr **tb, int maxtype,
+				 const struct nlattr *nla,
+				 const struct nla_policy *policy,
+				 struct netlink_ext_ack *extack)
+{
+	return nla_parse_nested(tb, maxtype, nla, policy, extack);
+}
+
+void ovpn_compat_dev_hold(struct net_device *dev)
+{
+	dev_hold(dev);
+}
+
+void ovpn_compat_dev_put(struct net_device *dev)
+{
+	dev_put(dev);
+}
+
+struct net_device *ovpn_compat_dev_get_by_index(struct net *net, int ifindex)
+{
+	return dev_get_by_index(net, ifindex);
+}
+
+void ovpn_compat_dev_dstats_rx_add(struct net_device *dev, unsigned int len)
+{
+	dev_dstats_rx_add(dev, len);
+}
+
+void ovpn_compat_dev_dstats_tx_add(struct net_device *dev, unsigned int len)
+{
+	dev_dstats_tx_add(dev, len);
+}
+
+void ovpn_compat_dev_dstats_rx_dropped(struct net_device *dev)
+{
+	dev_dstats_rx_dropped(dev);
+}
+
+void ovpn_compat_dev_dstats_tx_dropped(struct net_device *dev)
+{
+	dev_dstats_tx_dropped(dev);
+}
+
+void ovpn_compat_kfree_skb(struct sk_buff *skb)
+{
+	kfree_skb(skb);
+}
+
+void ovpn_compat_netif_tx_start_all_queues(struct net_device *dev)
+{
+	netif_tx_start_all_queues(dev);
+}
+
+void ovpn_compat_netif_tx_stop_all_queues(struct net_device *dev)
+{
+	netif_tx_stop_all_queues(dev);
+}
+
+void ovpn_compat_disable_send_redirects(struct net_device *dev)
+{
+	struct in_device *in_dev = __in_dev_get_rtnl(dev);
+
+	if (in_dev)
+		IN_DEV_CONF_SET(in_dev, SEND_REDIRECTS, false);
+	IPV4_DEVCONF_ALL(dev_net(dev), SEND_REDIRECTS) = false;
+}
+
+void ovpn_compat_setup_bitfields(struct net_device *dev)
+{
+	dev->lltx = true;
+	dev->pcpu_stat_type = NETDEV_PCPU_STAT_DSTATS;
+}

@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The abstraction layer over the kernel's C API.
+//!
+//! This is the only place in the driver that contains `unsafe` code: every
+//! type here wraps a C object with documented invariants, and every `unsafe`
+//! block carries a `// SAFETY:` comment.  The driver logic in the other
+//! modules of the crate uses these safe interfaces only.
+
+mod abi;
+pub(crate) mod bindings;
+pub(crate) mod genl;
+pub(crate) mod netdev;
+pub(crate) mod nl;
+pub(crate) mod rtnl;
+pub(crate) mod skb;

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Network namespaces and network devices.
+
+use super::bindings;
+use core::ptr::NonNull;
+use kernel::sync::aref::{ARef, AlwaysRefCounted};
+use kernel::types::Opaque;
+
+/// A network namespace (`struct net`).
+///
+/// # Invariants
+///
+/// A `&Net` refers to a live namespace for the reference's lifetime.
+#[repr(transparent)]
+pub(crate) struct Net(Opaque<bindings::net>);
+
+impl Net {
+    /// Borrows a raw namespace pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a namespace that stays alive for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *const bindings::net) -> &'a Self {
+        // SAFETY: `Net` is a transparent wrapper of `struct net`, and the
+        // caller guarantees liveness for `'a`.
+        unsafe { &*ptr.cast() }
+    }
+
+    fn as_ptr(&self) -> *mut bindings::net {
+        self.0.get()
+    }
+
+    /// Looks up the device with index `ifindex` in this namespace and takes
+    /// a reference on it.
+    pub(crate) fn dev_get_by_index(&self, ifindex: i32) -> Option<ARef<NetDevice>> {
+        // SAFETY: the namespace is alive (type invariant); the function
+        // returns null or a device with an extra reference, which the
+        // `ARef` takes over.
+        let dev = unsafe { bindings::ovpn_compat_dev_get_by_index(self.as_ptr(), ifindex) };
+        // SAFETY: `dev_get_by_index` took the reference that the `ARef`
+        // now owns.
+        NonNull::new(dev).map(|p| unsafe { ARef::from_raw(p.cast()) })
+    }
+}
+
+/// A network device (`struct net_device`).
+///
+/// # Invariants
+///
+/// A `&NetDevice` refers to a device that stays allocated for the
+/// reference's lifetime (it is referenced, or the caller runs inside one of
+/// the device's own callbacks).
+#[repr(transparent)]
+pub(crate) struct NetDevice(Opaque<bindings::net_device>);
+
+// SAFETY: the C side synchronises all access to a net_device; the methods
+// of this wrapper only read fields that are stable while it is alive or use
+// functions that may be called from any thread.
+unsafe impl Send for NetDevice {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for NetDevice {}
+
+// SAFETY: `dev_hold`/`dev_put` keep the device allocated while the count is
+// raised; `ARef` pairs them.
+unsafe impl AlwaysRefCounted for NetDevice {
+    fn inc_ref(&self) {
+        // SAFETY: the device is alive by the type invariant.
+        unsafe { bindings::ovpn_compat_dev_hold(self.as_ptr()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: the caller gives back a reference it owned.
+        unsafe { bindings::ovpn_compat_dev_put(obj.as_ptr().cast()) };
+    }
+}
+
+impl NetDevice {
+    /// Borrows a raw device pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a device that stays allocated for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(ptr: *const bindings::net_device) -> &'a Self {
+        // SAFETY: transparent wrapper; liveness per the caller.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The raw pointer, for the abstraction layer.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::net_device {
+        self.0.get()
+    }
+
+    /// Whether the device was created by `ops` (is of that link kind).
+    pub(crate) fn has_link_ops(&self, ops: *const bindings::rtnl_link_ops) -> bool {
+        // SAFETY: the device is alive; `rtnl_link_ops` is set before
+        // registration and never changes afterwards.
+        core::ptr::eq(unsafe { (*self.as_ptr()).rtnl_link_ops }, ops)
+    }
+
+    /// The raw private area of the device (`netdev_priv`).
+    pub(crate) fn priv_ptr(&self) -> *mut core::ffi::c_void {
+        // SAFETY: the device is alive.
+        unsafe { bindings::ovpn_compat_netdev_priv(self.as_ptr()) }
+    }
+
+    /// Counts a packet dropped on transmit.
+    pub(crate) fn stats_tx_dropped(&self) {
+        // SAFETY: as in `stats_rx_add`.
+        unsafe { bindings::ovpn_compat_dev_dstats_tx_dropped(self.as_ptr()) };
+    }
+
+    /// Starts the transmit queues.
+    pub(crate) fn tx_start_all_queues(&self) {
+        // SAFETY: the device is alive; called from ndo_open under RTNL.
+        unsafe { bindings::ovpn_compat_netif_tx_start_all_queues(self.as_ptr()) };
+    }
+
+    /// Stops the transmit queues.
+    pub(crate) fn tx_stop_all_queues(&self) {
+        // SAFETY: the device is alive; called from ndo_stop under RTNL.
+        unsafe { bindings::ovpn_compat_netif_tx_stop_all_queues(self.as_ptr()) };
+    }
+
+    /// Turns off IPv4 ICMP redirects for this device and for the namespace
+    /// ("all"): the kernel would otherwise redirect clients to each other.
+    pub(crate) fn disable_send_redirects(&self) {
+        // SAFETY: the device is alive; called from ndo_open under RTNL.
+        unsafe { bindings::ovpn_compat_disable_send_redirects(self.as_ptr()) };
+    }
+}
+
+/// Netdev feature bits.
+pub(crate) mod features {
+    use super::bindings;
+
+    /// A set of `NETIF_F_*` bits.
+    pub(crate) type Features = u64;
+
+    const fn bit(b: u32) -> Features {
+        1 << b
+    }
+
+    /// Scatter/gather I/O.
+    pub(crate) const SG: Features = bit(bindings::NETIF_F_SG_BIT);
+    /// Checksums any packet in software.
+    pub(crate) const HW_CSUM: Features = bit(bindings::NETIF_F_HW_CSUM_BIT);
+    /// Receive checksum offload.
+    pub(crate) const RXCSUM: Features = bit(bindings::NETIF_F_RXCSUM_BIT);
+    /// Generic segmentation offload.
+    pub(crate) const GSO: Features = bit(bindings::NETIF_F_GSO_BIT);
+    /// DMA to high memory.
+    pub(crate) const HIGHDMA: Features = bit(bindings::NETIF_F_HIGHDMA_BIT);
+    /// All GSO types the stack can segment in software.
+    pub(crate) const GSO_SOFTWARE: Features = bit(bindings::NETIF_F_TSO_BIT)
+        | bit(bindings::NETIF_F_TSO_ECN_BIT)
+        | bit(bindings::NETIF_F_TSO6_BIT)
+        | bit(bindings::NETIF_F_TSO_MANGLEID_BIT)
+        | bit(bindings::NETIF_F_GSO_SCTP_BIT)
+        | bit(bindings::NETIF_F_GSO_UDP_L4_BIT)
+        | bit(bindings::NETIF_F_GSO_FRAGLIST_BIT);
+}

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `ovpn-dco` link type: device creation, properties and lifecycle.
+
+use crate::abstractions::netdev::{features, NetDevice};
+use crate::abstractions::rtnl::{DeviceSetup, LinkDriver, LinkOps, LinkPolicy, NewlinkParams};
+use crate::abstractions::skb::SkBuff;
+use crate::proto::{netdev as consts, uapi};
+use core::sync::atomic::{AtomicUsize, Ordering};
+use kernel::prelude::*;
+
+/// The version reported in `/sys/module/ovpn_dco_v2/version` and by ethtool.
+pub(crate) const VERSION: &CStr = c"2.0.0";
+
+/// The mode of a device, chosen at creation (`IFLA_OVPN_MODE`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Point-to-point: exactly one peer; a new peer replaces it.
+    P2p,
+    /// Multi-peer (server): many peers, routed by VPN address.
+    Mp,
+}
+
+impl TryFrom<u8> for Mode {
+    type Error = Error;
+
+    fn try_from(v: u8) -> Result<Self> {
+        match v {
+            uapi::OVPN_MODE_P2P => Ok(Mode::P2p),
+            uapi::OVPN_MODE_MP => Ok(Mode::Mp),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+/// The number of ovpn-dco devices whose state exists, for the debug log.
+static DEVICES: AtomicUsize = AtomicUsize::new(0);
+
+/// The state of one ovpn-dco device.
+pub(crate) struct Ovpn {
+    mode: Mode,
+}
+
+impl Ovpn {
+    fn new(mode: Mode) -> Result<KBox<Self>> {
+        let ovpn = KBox::new(Ovpn { mode }, GFP_KERNEL)?;
+        let n = DEVICES.fetch_add(1, Ordering::Relaxed) + 1;
+        pr_debug!("device state created, mode {:?} ({} in use)\n", mode, n);
+        Ok(ovpn)
+    }
+}
+
+impl Drop for Ovpn {
+    fn drop(&mut self) {
+        let n = DEVICES.fetch_sub(1, Ordering::Relaxed) - 1;
+        pr_debug!("device state freed, mode {:?} ({} in use)\n", self.mode, n);
+    }
+}
+
+/// The `ovpn-dco` link type.
+pub(crate) struct OvpnLink;
+
+static OPS: LinkOps<OvpnLink> = LinkOps::new(uapi::IFLA_OVPN_MAX, LinkPolicy::ovpn_dco());
+
+impl LinkDriver for OvpnLink {
+    type Data = Ovpn;
+
+    const KIND: &'static CStr = c"ovpn-dco";
+    const DRIVER_NAME: &'static CStr = c"ovpn-dco";
+    const VERSION: &'static CStr = VERSION;
+
+    fn ops() -> &'static LinkOps<Self> {
+        &OPS
+    }
+
+    fn setup(dev: &mut DeviceSetup<'_>) {
+        dev.setup_common::<Self>();
+        dev.set_mtu(consts::DEFAULT_MTU, consts::MIN_MTU, consts::MAX_MTU);
+        dev.set_needed_room(consts::HEADROOM, consts::TAILROOM);
+        dev.set_features(
+            features::SG
+                | features::HW_CSUM
+                | features::RXCSUM
+                | features::GSO
+                | features::GSO_SOFTWARE
+                | features::HIGHDMA,
+        );
+    }
+
+    fn newlink(_dev: &NetDevice, params: &NewlinkParams<'_>) -> Result<KBox<Ovpn>> {
+        let mode = match params.data(uapi::IFLA_OVPN_MODE) {
+            None => Mode::P2p,
+            Some(attr) => match attr.get_u8().and_then(Mode::try_from) {
+                Ok(m) => m,
+                Err(e) => {
+                    params.extack().bad_attr(&attr);
+                    params
+                        .extack()
+                        .msg(c"ovpn-dco: mode must be 0 (P2P) or 1 (MP)");
+                    return Err(e);
+                }
+            },
+        };
+        Ovpn::new(mode)
+    }
+
+    fn dellink(_dev: &NetDevice, _ovpn: &Ovpn) {
+        // No peers can exist yet; the data-channel work releases them here
+        // with reason TEARDOWN.
+    }
+
+    fn open(dev: &NetDevice, _ovpn: &Ovpn) -> Result {
+        dev.disable_send_redirects();
+        dev.tx_start_all_queues();
+        Ok(())
+    }
+
+    fn stop(dev: &NetDevice, _ovpn: &Ovpn) -> Result {
+        dev.tx_stop_all_queues();
+        Ok(())
+    }
+
+    fn start_xmit(dev: &NetDevice, _ovpn: &Ovpn, skb: SkBuff) {
+        // Without a peer there is nowhere to send: drop and count.
+        dev.stats_tx_dropped();
+        drop(skb);
+    }
+}

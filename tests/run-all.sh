@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs every test of the project, from a bare machine if need be:
+#   1. provisions the tools (tests/provision.sh),
+#   2. host tests: cargo test of the protocol core and the test client,
+#   3. builds (or takes from the cache) the debug test kernel,
+#   4. builds the module against it and the test client,
+#   5. boots the VM and runs the scenarios in tests/vm/t-*.sh.
+# Ends with "N passed, N failed" and exits non-zero on any failure.
+set -uo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+cd "$REPO"
+OUT=${OVPN_DCO_RESULTS:-$REPO/results}
+mkdir -p "$OUT"
+passed=0
+failed=0
+failures=()
+
+pass() { passed=$((passed + 1)); echo "PASS: $1"; }
+fail() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL: $1"; }
+step() { printf '\n### %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
+
+finish() {
+	echo
+	[ ${#failures[@]} -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+step provision
+if bash tests/provision.sh; then pass provision; else fail provision; finish; fi
+. tests/env.sh
+
+step "host tests (cargo test)"
+if cargo test --workspace --release 2>&1 | tee "$OUT/cargo-test.log"; then
+	# Count the individual tests cargo ran.
+	while read -r ok ko; do
+		passed=$((passed + ok)); failed=$((failed + ko))
+	done < <(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1 \2/p' "$OUT/cargo-test.log")
+else
+	fail "cargo test"
+fi
+
+step "test kernel (debug)"
+if ! KDIR=$(bash tests/kernel.sh debug); then fail "kernel build"; finish; fi
+echo "kernel tree: $KDIR"
+
+step "module and test client"
+if make -s KERNEL_SRC="$KDIR" >"$OUT/module-build.log" 2>&1; then
+	pass "module build"
+else
+	cat "$OUT/module-build.log"; fail "module build"; finish
+fi
+if grep -E 'warning:' "$OUT/module-build.log"; then fail "module build has warnings"; fi
+if cargo build --release -p ovpn-cli >"$OUT/cli-build.log" 2>&1; then
+	pass "ovpn-cli build"
+else
+	cat "$OUT/cli-build.log"; fail "ovpn-cli build"; finish
+fi
+
+step "VM scenarios"
+for t in tests/vm/t-*.sh; do
+	name=$(basename "$t" .sh)
+	bash tests/vm/run.sh "$KDIR" "$REPO/$t" "$OUT/vm-$name.log" | tee "$OUT/vm-$name.results"
+	while read -r _ verdict rest; do
+		rest=${rest%%:*}
+		if [ "$verdict" = PASS ]; then pass "vm: $rest"; else fail "vm: $rest"; fi
+	done < <(grep '^RESULT ' "$OUT/vm-$name.results")
+done
+
+finish

@@ -1,0 +1,117 @@
+# SPDX-License-Identifier: GPL-2.0
+# Helpers for scripts that run inside the test VM (sourced).
+#
+# Each scenario is a shell function run by `scenario NAME FUNC`; it passes
+# when the function returns 0 and the kernel log stays clean: no splat
+# (BUG, WARNING, KASAN, lockdep, RCU, atomic-sleep reports) and no new
+# kmemleak report.  Results are printed as lines the host harness reads:
+#   RESULT PASS <name>
+#   RESULT FAIL <name>: <why>
+
+: "${REPO:?REPO must point at the repository}"
+CLI=$REPO/target/release/ovpn-cli
+MOD=$REPO/ovpn-dco-v2.ko
+KMEMLEAK=/sys/kernel/debug/kmemleak
+
+# Real kernel reports only; the guest's harmless "Warning: ..." lines at
+# boot do not match.
+SPLAT_RE='BUG:|WARNING:|KASAN:|UBSAN:|Oops|general protection fault|Kernel panic|kernel BUG|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|unreferenced object|refcount_t:|list_(add|del) corruption|rust_panic|panicked at|leaked reference|unregister_netdevice: waiting'
+
+log_pos=0
+
+# Prints the kernel log lines added since the last call.
+new_klog() {
+	local all
+	all=$(dmesg)
+	printf '%s\n' "$all" | tail -n +$((log_pos + 1))
+	log_pos=$(printf '%s\n' "$all" | wc -l)
+}
+
+kmemleak_ready() { [ -w "$KMEMLEAK" ]; }
+
+# Clears what kmemleak found so far (boot-time noise) and starts a clean
+# slate for the next scenario.
+kmemleak_reset() {
+	kmemleak_ready || return 0
+	echo scan >"$KMEMLEAK" 2>/dev/null
+	echo clear >"$KMEMLEAK" 2>/dev/null
+}
+
+# Prints kmemleak's report of leaks since the last reset.  Objects younger
+# than ~5 s are never reported, so wait that long first.
+kmemleak_check() {
+	kmemleak_ready || return 0
+	sleep 6
+	echo scan >"$KMEMLEAK" 2>/dev/null
+	cat "$KMEMLEAK" 2>/dev/null
+}
+
+# Asserts; on failure prints the message and returns 1 from the scenario.
+# Usage: expect "description" command args...
+expect() {
+	local what=$1
+	shift
+	if ! "$@"; then
+		echo "  expectation failed: $what" >&2
+		return 1
+	fi
+}
+
+# Runs a command and checks its exit status and (optionally) that its
+# stderr+stdout contain a string.
+# Usage: expect_rc RC "substring-or-empty" command args...
+expect_rc() {
+	local want=$1 needle=$2 out rc
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ "$rc" != "$want" ]; then
+		echo "  '$*' exited $rc, expected $want; output: $out" >&2
+		return 1
+	fi
+	if [ -n "$needle" ] && ! grep -qF -- "$needle" <<<"$out"; then
+		echo "  '$*' output lacks '$needle': $out" >&2
+		return 1
+	fi
+	return 0
+}
+
+declare -a RESULTS=()
+
+# Runs scenario NAME (function FUNC) and prints its result.
+scenario() {
+	local name=$1 func=$2 out rc klog leaks why=""
+	echo "=== $name"
+	new_klog >/dev/null
+	kmemleak_reset
+	out=$("$func" 2>&1)
+	rc=$?
+	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/  | /'
+	[ "$rc" = 0 ] || why="scenario exited $rc"
+	leaks=$(kmemleak_check)
+	klog=$(new_klog)
+	if grep -Eq "$SPLAT_RE" <<<"$klog"; then
+		why="${why:+$why; }kernel log shows a splat"
+		printf '%s\n' "$klog" | grep -E -A25 "$SPLAT_RE" | head -n 60 | sed 's/^/  ! /'
+	fi
+	if [ -n "$leaks" ]; then
+		why="${why:+$why; }kmemleak reports leaks"
+		printf '%s\n' "$leaks" | head -n 40 | sed 's/^/  ! /'
+	fi
+	if [ -z "$why" ]; then
+		echo "RESULT PASS $name"
+	else
+		echo "RESULT FAIL $name: $why"
+	fi
+}
+
+# Removes every namespace and ovpn-dco device the scenarios created.
+cleanup_all() {
+	local ns
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
+		ip netns del "$ns" 2>/dev/null
+	done
+	ip -o link show type ovpn-dco 2>/dev/null | awk -F': ' '{print $2}' |
+		while read -r dev; do ip link del "$dev" 2>/dev/null; done
+	return 0
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boots the test VM (virtme-ng under QEMU/TCG: KVM does not work on these
+# machines) on the kernel tree KDIR and runs a scenario script inside it.
+#
+#   tests/vm/run.sh KDIR SCRIPT LOG [TIMEOUT_SECONDS]
+#
+# The guest sees the host's file system (so the repository, the module and
+# the test tools are there); it has no network device to the outside, and
+# all test traffic stays between network namespaces inside it.  The guest's
+# whole console goes to LOG; its "RESULT ..." lines are printed here.  The
+# verdict comes from those lines, never from vng's exit status.
+set -uo pipefail
+
+KDIR=${1:?usage: run.sh KDIR SCRIPT LOG [TIMEOUT]}
+SCRIPT=${2:?}
+LOG=${3:?}
+TMO=${4:-2400}
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+. "$REPO/tests/env.sh"
+
+# What the guest may write to besides its own tmpfs: the module install
+# directory of its kernel (for `make install` + autoload scenarios).
+rel=$(make -s -C "$KDIR" kernelrelease 2>/dev/null)
+mkdir -p "/lib/modules/$rel"
+
+guest_cmd="export REPO='$REPO' KDIR='$KDIR' PATH='$PATH'; bash '$SCRIPT' '$REPO'; echo GUEST-DONE"
+timeout --foreground -k 10 "$TMO" \
+	vng --run "$KDIR" --disable-kvm --cpus 2 --memory 2G --verbose \
+		--rwdir "/lib/modules/$rel" \
+		--exec "$guest_cmd" </dev/null >"$LOG" 2>&1
+status=$?
+tr -d '\r' <"$LOG" | grep -E '^RESULT (PASS|FAIL) ' || true
+if ! tr -d '\r' <"$LOG" | grep -q '^GUEST-DONE'; then
+	echo "RESULT FAIL vm-$(basename "$SCRIPT" .sh): the guest did not finish (vng status $status); see $LOG"
+fi
