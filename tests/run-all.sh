@@ -49,7 +49,14 @@ if ! KDIR=$(bash tests/kernel.sh debug); then fail "kernel build"; finish; fi
 echo "kernel tree: $KDIR"
 
 step "module and test client"
-if make -s KERNEL_SRC="$KDIR" >"$OUT/module-build.log" 2>&1; then
+if rustfmt --edition 2021 --check src/ovpn_dco.rs >"$OUT/rustfmt.log" 2>&1; then
+	pass "rustfmt"
+else
+	cat "$OUT/rustfmt.log"; fail "rustfmt"
+fi
+# Built through clippy-driver (CLIPPY=1): the kernel's clippy lints are
+# errors, so a clean build is also a clean lint.
+if make -s KERNEL_SRC="$KDIR" CLIPPY=1 >"$OUT/module-build.log" 2>&1; then
 	pass "module build"
 else
 	cat "$OUT/module-build.log"; fail "module build"; finish

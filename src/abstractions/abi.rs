@@ -21,15 +21,37 @@ static_assert!(u::OVPN_CMD_SWAP_KEYS as u64 == b::ovpn_nl_commands_OVPN_CMD_SWAP
 static_assert!(u::OVPN_CMD_DEL_KEY as u64 == b::ovpn_nl_commands_OVPN_CMD_DEL_KEY as u64);
 static_assert!(u::OVPN_CMD_GET_PEER as u64 == b::ovpn_nl_commands_OVPN_CMD_GET_PEER as u64);
 static_assert!(u::OVPN_CIPHER_ALG_NONE as u64 == b::ovpn_cipher_alg_OVPN_CIPHER_ALG_NONE as u64);
-static_assert!(u::OVPN_CIPHER_ALG_AES_GCM as u64 == b::ovpn_cipher_alg_OVPN_CIPHER_ALG_AES_GCM as u64);
-static_assert!(u::OVPN_CIPHER_ALG_CHACHA20_POLY1305 as u64 == b::ovpn_cipher_alg_OVPN_CIPHER_ALG_CHACHA20_POLY1305 as u64);
-static_assert!(u::OVPN_DEL_PEER_REASON_TEARDOWN as u64 == b::ovpn_del_peer_reason_OVPN_DEL_PEER_REASON_TEARDOWN as u64);
-static_assert!(u::OVPN_DEL_PEER_REASON_USERSPACE as u64 == b::ovpn_del_peer_reason_OVPN_DEL_PEER_REASON_USERSPACE as u64);
-static_assert!(u::OVPN_DEL_PEER_REASON_EXPIRED as u64 == b::ovpn_del_peer_reason_OVPN_DEL_PEER_REASON_EXPIRED as u64);
-static_assert!(u::OVPN_DEL_PEER_REASON_TRANSPORT_ERROR as u64 == b::ovpn_del_peer_reason_OVPN_DEL_PEER_REASON_TRANSPORT_ERROR as u64);
-static_assert!(u::OVPN_DEL_PEER_REASON_TRANSPORT_DISCONNECT as u64 == b::ovpn_del_peer_reason_OVPN_DEL_PEER_REASON_TRANSPORT_DISCONNECT as u64);
+static_assert!(
+    u::OVPN_CIPHER_ALG_AES_GCM as u64 == b::ovpn_cipher_alg_OVPN_CIPHER_ALG_AES_GCM as u64
+);
+static_assert!(
+    u::OVPN_CIPHER_ALG_CHACHA20_POLY1305 as u64
+        == b::ovpn_cipher_alg_OVPN_CIPHER_ALG_CHACHA20_POLY1305 as u64
+);
+static_assert!(
+    u::OVPN_DEL_PEER_REASON_TEARDOWN as u64
+        == b::ovpn_del_peer_reason_OVPN_DEL_PEER_REASON_TEARDOWN as u64
+);
+static_assert!(
+    u::OVPN_DEL_PEER_REASON_USERSPACE as u64
+        == b::ovpn_del_peer_reason_OVPN_DEL_PEER_REASON_USERSPACE as u64
+);
+static_assert!(
+    u::OVPN_DEL_PEER_REASON_EXPIRED as u64
+        == b::ovpn_del_peer_reason_OVPN_DEL_PEER_REASON_EXPIRED as u64
+);
+static_assert!(
+    u::OVPN_DEL_PEER_REASON_TRANSPORT_ERROR as u64
+        == b::ovpn_del_peer_reason_OVPN_DEL_PEER_REASON_TRANSPORT_ERROR as u64
+);
+static_assert!(
+    u::OVPN_DEL_PEER_REASON_TRANSPORT_DISCONNECT as u64
+        == b::ovpn_del_peer_reason_OVPN_DEL_PEER_REASON_TRANSPORT_DISCONNECT as u64
+);
 static_assert!(u::OVPN_KEY_SLOT_PRIMARY as u64 == b::ovpn_key_slot_OVPN_KEY_SLOT_PRIMARY as u64);
-static_assert!(u::OVPN_KEY_SLOT_SECONDARY as u64 == b::ovpn_key_slot_OVPN_KEY_SLOT_SECONDARY as u64);
+static_assert!(
+    u::OVPN_KEY_SLOT_SECONDARY as u64 == b::ovpn_key_slot_OVPN_KEY_SLOT_SECONDARY as u64
+);
 static_assert!(u::OVPN_ATTR_IFINDEX as u64 == b::ovpn_netlink_attrs_OVPN_ATTR_IFINDEX as u64);
 static_assert!(u::OVPN_ATTR_NEW_PEER as u64 == b::ovpn_netlink_attrs_OVPN_ATTR_NEW_PEER as u64);
 static_assert!(u::OVPN_ATTR_SET_PEER as u64 == b::ovpn_netlink_attrs_OVPN_ATTR_SET_PEER as u64);
@@ -39,54 +61,196 @@ static_assert!(u::OVPN_ATTR_SWAP_KEYS as u64 == b::ovpn_netlink_attrs_OVPN_ATTR_
 static_assert!(u::OVPN_ATTR_DEL_KEY as u64 == b::ovpn_netlink_attrs_OVPN_ATTR_DEL_KEY as u64);
 static_assert!(u::OVPN_ATTR_GET_PEER as u64 == b::ovpn_netlink_attrs_OVPN_ATTR_GET_PEER as u64);
 static_assert!(u::OVPN_ATTR_MAX as u64 == b::ovpn_netlink_attrs_OVPN_ATTR_MAX as u64);
-static_assert!(u::OVPN_KEY_DIR_ATTR_CIPHER_KEY as u64 == b::ovpn_netlink_key_dir_attrs_OVPN_KEY_DIR_ATTR_CIPHER_KEY as u64);
-static_assert!(u::OVPN_KEY_DIR_ATTR_NONCE_TAIL as u64 == b::ovpn_netlink_key_dir_attrs_OVPN_KEY_DIR_ATTR_NONCE_TAIL as u64);
-static_assert!(u::OVPN_KEY_DIR_ATTR_MAX as u64 == b::ovpn_netlink_key_dir_attrs_OVPN_KEY_DIR_ATTR_MAX as u64);
-static_assert!(u::OVPN_NEW_KEY_ATTR_PEER_ID as u64 == b::ovpn_netlink_new_key_attrs_OVPN_NEW_KEY_ATTR_PEER_ID as u64);
-static_assert!(u::OVPN_NEW_KEY_ATTR_KEY_SLOT as u64 == b::ovpn_netlink_new_key_attrs_OVPN_NEW_KEY_ATTR_KEY_SLOT as u64);
-static_assert!(u::OVPN_NEW_KEY_ATTR_KEY_ID as u64 == b::ovpn_netlink_new_key_attrs_OVPN_NEW_KEY_ATTR_KEY_ID as u64);
-static_assert!(u::OVPN_NEW_KEY_ATTR_CIPHER_ALG as u64 == b::ovpn_netlink_new_key_attrs_OVPN_NEW_KEY_ATTR_CIPHER_ALG as u64);
-static_assert!(u::OVPN_NEW_KEY_ATTR_ENCRYPT_KEY as u64 == b::ovpn_netlink_new_key_attrs_OVPN_NEW_KEY_ATTR_ENCRYPT_KEY as u64);
-static_assert!(u::OVPN_NEW_KEY_ATTR_DECRYPT_KEY as u64 == b::ovpn_netlink_new_key_attrs_OVPN_NEW_KEY_ATTR_DECRYPT_KEY as u64);
-static_assert!(u::OVPN_NEW_KEY_ATTR_MAX as u64 == b::ovpn_netlink_new_key_attrs_OVPN_NEW_KEY_ATTR_MAX as u64);
-static_assert!(u::OVPN_DEL_KEY_ATTR_PEER_ID as u64 == b::ovpn_netlink_del_key_attrs_OVPN_DEL_KEY_ATTR_PEER_ID as u64);
-static_assert!(u::OVPN_DEL_KEY_ATTR_KEY_SLOT as u64 == b::ovpn_netlink_del_key_attrs_OVPN_DEL_KEY_ATTR_KEY_SLOT as u64);
-static_assert!(u::OVPN_DEL_KEY_ATTR_MAX as u64 == b::ovpn_netlink_del_key_attrs_OVPN_DEL_KEY_ATTR_MAX as u64);
-static_assert!(u::OVPN_SWAP_KEYS_ATTR_PEER_ID as u64 == b::ovpn_netlink_swap_keys_attrs_OVPN_SWAP_KEYS_ATTR_PEER_ID as u64);
-static_assert!(u::OVPN_SWAP_KEYS_ATTR_MAX as u64 == b::ovpn_netlink_swap_keys_attrs_OVPN_SWAP_KEYS_ATTR_MAX as u64);
-static_assert!(u::OVPN_NEW_PEER_ATTR_PEER_ID as u64 == b::ovpn_netlink_new_peer_attrs_OVPN_NEW_PEER_ATTR_PEER_ID as u64);
-static_assert!(u::OVPN_NEW_PEER_ATTR_SOCKADDR_REMOTE as u64 == b::ovpn_netlink_new_peer_attrs_OVPN_NEW_PEER_ATTR_SOCKADDR_REMOTE as u64);
-static_assert!(u::OVPN_NEW_PEER_ATTR_SOCKET as u64 == b::ovpn_netlink_new_peer_attrs_OVPN_NEW_PEER_ATTR_SOCKET as u64);
-static_assert!(u::OVPN_NEW_PEER_ATTR_IPV4 as u64 == b::ovpn_netlink_new_peer_attrs_OVPN_NEW_PEER_ATTR_IPV4 as u64);
-static_assert!(u::OVPN_NEW_PEER_ATTR_IPV6 as u64 == b::ovpn_netlink_new_peer_attrs_OVPN_NEW_PEER_ATTR_IPV6 as u64);
-static_assert!(u::OVPN_NEW_PEER_ATTR_LOCAL_IP as u64 == b::ovpn_netlink_new_peer_attrs_OVPN_NEW_PEER_ATTR_LOCAL_IP as u64);
-static_assert!(u::OVPN_NEW_PEER_ATTR_MAX as u64 == b::ovpn_netlink_new_peer_attrs_OVPN_NEW_PEER_ATTR_MAX as u64);
-static_assert!(u::OVPN_SET_PEER_ATTR_PEER_ID as u64 == b::ovpn_netlink_set_peer_attrs_OVPN_SET_PEER_ATTR_PEER_ID as u64);
-static_assert!(u::OVPN_SET_PEER_ATTR_KEEPALIVE_INTERVAL as u64 == b::ovpn_netlink_set_peer_attrs_OVPN_SET_PEER_ATTR_KEEPALIVE_INTERVAL as u64);
-static_assert!(u::OVPN_SET_PEER_ATTR_KEEPALIVE_TIMEOUT as u64 == b::ovpn_netlink_set_peer_attrs_OVPN_SET_PEER_ATTR_KEEPALIVE_TIMEOUT as u64);
-static_assert!(u::OVPN_SET_PEER_ATTR_MAX as u64 == b::ovpn_netlink_set_peer_attrs_OVPN_SET_PEER_ATTR_MAX as u64);
-static_assert!(u::OVPN_DEL_PEER_ATTR_REASON as u64 == b::ovpn_netlink_del_peer_attrs_OVPN_DEL_PEER_ATTR_REASON as u64);
-static_assert!(u::OVPN_DEL_PEER_ATTR_PEER_ID as u64 == b::ovpn_netlink_del_peer_attrs_OVPN_DEL_PEER_ATTR_PEER_ID as u64);
-static_assert!(u::OVPN_DEL_PEER_ATTR_MAX as u64 == b::ovpn_netlink_del_peer_attrs_OVPN_DEL_PEER_ATTR_MAX as u64);
-static_assert!(u::OVPN_GET_PEER_ATTR_PEER_ID as u64 == b::ovpn_netlink_get_peer_attrs_OVPN_GET_PEER_ATTR_PEER_ID as u64);
-static_assert!(u::OVPN_GET_PEER_ATTR_MAX as u64 == b::ovpn_netlink_get_peer_attrs_OVPN_GET_PEER_ATTR_MAX as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_PEER_ID as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_PEER_ID as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_SOCKADDR_REMOTE as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_SOCKADDR_REMOTE as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_IPV4 as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_IPV4 as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_IPV6 as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_IPV6 as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_LOCAL_IP as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_LOCAL_IP as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_LOCAL_PORT as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_LOCAL_PORT as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_KEEPALIVE_INTERVAL as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_KEEPALIVE_INTERVAL as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_KEEPALIVE_TIMEOUT as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_KEEPALIVE_TIMEOUT as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_VPN_RX_BYTES as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_VPN_RX_BYTES as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_VPN_TX_BYTES as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_VPN_TX_BYTES as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_VPN_RX_PACKETS as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_VPN_RX_PACKETS as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_VPN_TX_PACKETS as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_VPN_TX_PACKETS as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_LINK_RX_BYTES as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_LINK_RX_BYTES as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_LINK_TX_BYTES as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_LINK_TX_BYTES as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_LINK_RX_PACKETS as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_LINK_RX_PACKETS as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_LINK_TX_PACKETS as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_LINK_TX_PACKETS as u64);
-static_assert!(u::OVPN_GET_PEER_RESP_ATTR_MAX as u64 == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_MAX as u64);
+static_assert!(
+    u::OVPN_KEY_DIR_ATTR_CIPHER_KEY as u64
+        == b::ovpn_netlink_key_dir_attrs_OVPN_KEY_DIR_ATTR_CIPHER_KEY as u64
+);
+static_assert!(
+    u::OVPN_KEY_DIR_ATTR_NONCE_TAIL as u64
+        == b::ovpn_netlink_key_dir_attrs_OVPN_KEY_DIR_ATTR_NONCE_TAIL as u64
+);
+static_assert!(
+    u::OVPN_KEY_DIR_ATTR_MAX as u64 == b::ovpn_netlink_key_dir_attrs_OVPN_KEY_DIR_ATTR_MAX as u64
+);
+static_assert!(
+    u::OVPN_NEW_KEY_ATTR_PEER_ID as u64
+        == b::ovpn_netlink_new_key_attrs_OVPN_NEW_KEY_ATTR_PEER_ID as u64
+);
+static_assert!(
+    u::OVPN_NEW_KEY_ATTR_KEY_SLOT as u64
+        == b::ovpn_netlink_new_key_attrs_OVPN_NEW_KEY_ATTR_KEY_SLOT as u64
+);
+static_assert!(
+    u::OVPN_NEW_KEY_ATTR_KEY_ID as u64
+        == b::ovpn_netlink_new_key_attrs_OVPN_NEW_KEY_ATTR_KEY_ID as u64
+);
+static_assert!(
+    u::OVPN_NEW_KEY_ATTR_CIPHER_ALG as u64
+        == b::ovpn_netlink_new_key_attrs_OVPN_NEW_KEY_ATTR_CIPHER_ALG as u64
+);
+static_assert!(
+    u::OVPN_NEW_KEY_ATTR_ENCRYPT_KEY as u64
+        == b::ovpn_netlink_new_key_attrs_OVPN_NEW_KEY_ATTR_ENCRYPT_KEY as u64
+);
+static_assert!(
+    u::OVPN_NEW_KEY_ATTR_DECRYPT_KEY as u64
+        == b::ovpn_netlink_new_key_attrs_OVPN_NEW_KEY_ATTR_DECRYPT_KEY as u64
+);
+static_assert!(
+    u::OVPN_NEW_KEY_ATTR_MAX as u64 == b::ovpn_netlink_new_key_attrs_OVPN_NEW_KEY_ATTR_MAX as u64
+);
+static_assert!(
+    u::OVPN_DEL_KEY_ATTR_PEER_ID as u64
+        == b::ovpn_netlink_del_key_attrs_OVPN_DEL_KEY_ATTR_PEER_ID as u64
+);
+static_assert!(
+    u::OVPN_DEL_KEY_ATTR_KEY_SLOT as u64
+        == b::ovpn_netlink_del_key_attrs_OVPN_DEL_KEY_ATTR_KEY_SLOT as u64
+);
+static_assert!(
+    u::OVPN_DEL_KEY_ATTR_MAX as u64 == b::ovpn_netlink_del_key_attrs_OVPN_DEL_KEY_ATTR_MAX as u64
+);
+static_assert!(
+    u::OVPN_SWAP_KEYS_ATTR_PEER_ID as u64
+        == b::ovpn_netlink_swap_keys_attrs_OVPN_SWAP_KEYS_ATTR_PEER_ID as u64
+);
+static_assert!(
+    u::OVPN_SWAP_KEYS_ATTR_MAX as u64
+        == b::ovpn_netlink_swap_keys_attrs_OVPN_SWAP_KEYS_ATTR_MAX as u64
+);
+static_assert!(
+    u::OVPN_NEW_PEER_ATTR_PEER_ID as u64
+        == b::ovpn_netlink_new_peer_attrs_OVPN_NEW_PEER_ATTR_PEER_ID as u64
+);
+static_assert!(
+    u::OVPN_NEW_PEER_ATTR_SOCKADDR_REMOTE as u64
+        == b::ovpn_netlink_new_peer_attrs_OVPN_NEW_PEER_ATTR_SOCKADDR_REMOTE as u64
+);
+static_assert!(
+    u::OVPN_NEW_PEER_ATTR_SOCKET as u64
+        == b::ovpn_netlink_new_peer_attrs_OVPN_NEW_PEER_ATTR_SOCKET as u64
+);
+static_assert!(
+    u::OVPN_NEW_PEER_ATTR_IPV4 as u64
+        == b::ovpn_netlink_new_peer_attrs_OVPN_NEW_PEER_ATTR_IPV4 as u64
+);
+static_assert!(
+    u::OVPN_NEW_PEER_ATTR_IPV6 as u64
+        == b::ovpn_netlink_new_peer_attrs_OVPN_NEW_PEER_ATTR_IPV6 as u64
+);
+static_assert!(
+    u::OVPN_NEW_PEER_ATTR_LOCAL_IP as u64
+        == b::ovpn_netlink_new_peer_attrs_OVPN_NEW_PEER_ATTR_LOCAL_IP as u64
+);
+static_assert!(
+    u::OVPN_NEW_PEER_ATTR_MAX as u64
+        == b::ovpn_netlink_new_peer_attrs_OVPN_NEW_PEER_ATTR_MAX as u64
+);
+static_assert!(
+    u::OVPN_SET_PEER_ATTR_PEER_ID as u64
+        == b::ovpn_netlink_set_peer_attrs_OVPN_SET_PEER_ATTR_PEER_ID as u64
+);
+static_assert!(
+    u::OVPN_SET_PEER_ATTR_KEEPALIVE_INTERVAL as u64
+        == b::ovpn_netlink_set_peer_attrs_OVPN_SET_PEER_ATTR_KEEPALIVE_INTERVAL as u64
+);
+static_assert!(
+    u::OVPN_SET_PEER_ATTR_KEEPALIVE_TIMEOUT as u64
+        == b::ovpn_netlink_set_peer_attrs_OVPN_SET_PEER_ATTR_KEEPALIVE_TIMEOUT as u64
+);
+static_assert!(
+    u::OVPN_SET_PEER_ATTR_MAX as u64
+        == b::ovpn_netlink_set_peer_attrs_OVPN_SET_PEER_ATTR_MAX as u64
+);
+static_assert!(
+    u::OVPN_DEL_PEER_ATTR_REASON as u64
+        == b::ovpn_netlink_del_peer_attrs_OVPN_DEL_PEER_ATTR_REASON as u64
+);
+static_assert!(
+    u::OVPN_DEL_PEER_ATTR_PEER_ID as u64
+        == b::ovpn_netlink_del_peer_attrs_OVPN_DEL_PEER_ATTR_PEER_ID as u64
+);
+static_assert!(
+    u::OVPN_DEL_PEER_ATTR_MAX as u64
+        == b::ovpn_netlink_del_peer_attrs_OVPN_DEL_PEER_ATTR_MAX as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_ATTR_PEER_ID as u64
+        == b::ovpn_netlink_get_peer_attrs_OVPN_GET_PEER_ATTR_PEER_ID as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_ATTR_MAX as u64
+        == b::ovpn_netlink_get_peer_attrs_OVPN_GET_PEER_ATTR_MAX as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_PEER_ID as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_PEER_ID as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_SOCKADDR_REMOTE as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_SOCKADDR_REMOTE as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_IPV4 as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_IPV4 as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_IPV6 as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_IPV6 as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_LOCAL_IP as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_LOCAL_IP as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_LOCAL_PORT as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_LOCAL_PORT as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_KEEPALIVE_INTERVAL as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_KEEPALIVE_INTERVAL
+            as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_KEEPALIVE_TIMEOUT as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_KEEPALIVE_TIMEOUT as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_VPN_RX_BYTES as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_VPN_RX_BYTES as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_VPN_TX_BYTES as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_VPN_TX_BYTES as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_VPN_RX_PACKETS as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_VPN_RX_PACKETS as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_VPN_TX_PACKETS as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_VPN_TX_PACKETS as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_LINK_RX_BYTES as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_LINK_RX_BYTES as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_LINK_TX_BYTES as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_LINK_TX_BYTES as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_LINK_RX_PACKETS as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_LINK_RX_PACKETS as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_LINK_TX_PACKETS as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_LINK_TX_PACKETS as u64
+);
+static_assert!(
+    u::OVPN_GET_PEER_RESP_ATTR_MAX as u64
+        == b::ovpn_netlink_get_peer_response_attrs_OVPN_GET_PEER_RESP_ATTR_MAX as u64
+);
 
 /// Whether C string `c` (with its NUL) holds exactly `s`.
 const fn c_str_is(c: &[u8], s: &[u8]) -> bool {

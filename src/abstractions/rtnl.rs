@@ -223,7 +223,7 @@ impl<T: LinkDriver> LinkOps<T> {
         // SAFETY: these C structs are valid when zeroed (null pointers and
         // `None` callbacks).
         let mut link: bindings::rtnl_link_ops = unsafe { core::mem::zeroed() };
-        link.kind = T::KIND.as_ptr().cast();
+        link.kind = kernel::str::as_char_ptr_in_const_context(T::KIND).cast();
         link.priv_size = core::mem::size_of::<Priv<T>>();
         link.setup = Some(setup_callback::<T>);
         link.maxtype = maxtype;
@@ -258,7 +258,7 @@ pub(crate) struct LinkPolicy(*const bindings::nla_policy);
 impl LinkPolicy {
     /// The ovpn-dco link policy from `compat/netlink_gen.c`.
     pub(crate) const fn ovpn_dco() -> Self {
-        Self(&raw const bindings::ovpn_dco_link_policy as *const bindings::nla_policy)
+        Self((&raw const bindings::ovpn_dco_link_policy).cast::<bindings::nla_policy>())
     }
 }
 
@@ -283,6 +283,11 @@ impl<T: LinkDriver> Drop for Registration<T> {
     }
 }
 
+/// `rtnl_link_ops.setup`.
+///
+/// # Safety
+///
+/// Called by the core with a newly allocated device of type `T`.
 unsafe extern "C" fn setup_callback<T: LinkDriver>(dev: *mut bindings::net_device) {
     let mut setup = DeviceSetup {
         dev,
@@ -291,6 +296,12 @@ unsafe extern "C" fn setup_callback<T: LinkDriver>(dev: *mut bindings::net_devic
     T::setup(&mut setup);
 }
 
+/// `rtnl_link_ops.newlink`.
+///
+/// # Safety
+///
+/// Called by the core, under RTNL, with a device allocated for type `T`
+/// and valid request parameters.
 unsafe extern "C" fn newlink_callback<T: LinkDriver>(
     dev: *mut bindings::net_device,
     params: *mut bindings::rtnl_newlink_params,
@@ -322,6 +333,11 @@ unsafe extern "C" fn newlink_callback<T: LinkDriver>(
     ret
 }
 
+/// `rtnl_link_ops.dellink`.
+///
+/// # Safety
+///
+/// Called by the core, under RTNL, with a registered device of type `T`.
 unsafe extern "C" fn dellink_callback<T: LinkDriver>(
     dev: *mut bindings::net_device,
     head: *mut bindings::list_head,
@@ -334,6 +350,12 @@ unsafe extern "C" fn dellink_callback<T: LinkDriver>(
     unsafe { bindings::unregister_netdevice_queue(dev, head) };
 }
 
+/// `net_device.priv_destructor`.
+///
+/// # Safety
+///
+/// Called by the core once per device of type `T`, when it is no longer
+/// referenced (or when registration failed).
 unsafe extern "C" fn priv_destructor_callback<T: LinkDriver>(dev: *mut bindings::net_device) {
     // SAFETY: the core calls this once for a device of type `T` that no one
     // references any more.
@@ -342,6 +364,11 @@ unsafe extern "C" fn priv_destructor_callback<T: LinkDriver>(dev: *mut bindings:
     unsafe { Priv::<T>::of(ndev) }.free();
 }
 
+/// `ndo_open`.
+///
+/// # Safety
+///
+/// Called by the core, under RTNL, with a registered device of type `T`.
 unsafe extern "C" fn open_callback<T: LinkDriver>(
     dev: *mut bindings::net_device,
 ) -> kernel::ffi::c_int {
@@ -354,6 +381,11 @@ unsafe extern "C" fn open_callback<T: LinkDriver>(
     }
 }
 
+/// `ndo_stop`.
+///
+/// # Safety
+///
+/// Called by the core, under RTNL, with a registered device of type `T`.
 unsafe extern "C" fn stop_callback<T: LinkDriver>(
     dev: *mut bindings::net_device,
 ) -> kernel::ffi::c_int {
@@ -366,6 +398,12 @@ unsafe extern "C" fn stop_callback<T: LinkDriver>(
     }
 }
 
+/// `ndo_start_xmit`.
+///
+/// # Safety
+///
+/// Called by the core with a registered device of type `T` and an skb
+/// whose ownership passes to the callee.
 unsafe extern "C" fn start_xmit_callback<T: LinkDriver>(
     skb: *mut bindings::sk_buff,
     dev: *mut bindings::net_device,
@@ -394,6 +432,11 @@ fn copy_cstr(dst: &mut [kernel::ffi::c_char], src: &CStr) {
     dst[n] = 0;
 }
 
+/// `ethtool_ops.get_drvinfo`.
+///
+/// # Safety
+///
+/// Called by ethtool with a valid device and a drvinfo buffer it owns.
 unsafe extern "C" fn get_drvinfo_callback<T: LinkDriver>(
     _dev: *mut bindings::net_device,
     info: *mut bindings::ethtool_drvinfo,

@@ -58,14 +58,14 @@ impl DataV2Header {
     }
 
     /// The header's first 32-bit word, host order.
-    pub const fn word(&self) -> u32 {
+    pub const fn word(self) -> u32 {
         ((OP_DATA_V2 as u32) << 27)
             | (((self.key_id & KEY_ID_MAX) as u32) << 24)
             | (self.peer_id & PEER_ID_UNDEF)
     }
 
     /// The header as it goes on the wire.
-    pub const fn to_bytes(&self) -> [u8; DATA_V2_HEADER_LEN] {
+    pub const fn to_bytes(self) -> [u8; DATA_V2_HEADER_LEN] {
         self.word().to_be_bytes()
     }
 }
