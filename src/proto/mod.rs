@@ -8,9 +8,10 @@
 //! unit tests, property tests and fuzzing.  Code here uses only `core` and
 //! relative paths, so it builds in both places.
 
-#![cfg_attr(not(MODULE), no_std)]
+#![cfg_attr(not(any(MODULE, test)), no_std)]
 
 pub mod aead;
 pub mod netdev;
+pub mod pktid;
 pub mod uapi;
 pub mod wire;

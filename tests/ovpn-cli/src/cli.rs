@@ -1,0 +1,731 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Command-line parsing: `ovpn-cli <command> [options] <arguments>`.
+//!
+//! Options may appear anywhere after the command, as `--name value` or
+//! `--name=value`; `--` ends them.  Where a command takes `<dev>`, it is
+//! either a device name (resolved with `if_nametoindex`) or, with
+//! `--ifindex N` in place of the name, a raw index sent as is.
+
+use std::{
+    collections::VecDeque,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    path::PathBuf,
+    str::FromStr,
+    time::Duration,
+};
+
+use ovpn_dco_proto::uapi;
+
+use crate::{
+    error::{Error, Result},
+    keys::{KeyDirection, MAX_KEY_LEN},
+};
+
+/// The usage text.
+pub const USAGE: &str = "\
+usage: ovpn-cli <command> [options] <arguments>
+
+<dev> is a device name, or --ifindex N (in place of the name) to send a raw index.
+
+  new_iface <ifname> [P2P|MP|<mode number>]
+  del_iface <ifname>
+  get_family
+  new_peer <dev> <peer_id> <lport> <raddr> <rport> [<vpnaddr> [<vpnaddr6>]] [--local-ip ADDR] [--hold]
+  set_peer <dev> <peer_id> <keepalive_interval> <keepalive_timeout>
+  del_peer <dev> <peer_id>
+  get_peer <dev> [<peer_id>]
+  new_key <dev> <peer_id> <slot> <key_id> <aes|chachapoly|none|<alg number>> <key_dir 0|1> <key_file> [--key-bits 128|192|256]
+  swap_keys <dev> <peer_id>
+  del_key <dev> <peer_id> [<slot>]
+  listen_mcast [--count N] [--timeout SECS]
+  help
+
+Exit status: 0 on success, the errno number on a netlink error, 64 on other errors
+(listen_mcast: 1 when the timeout expires before --count notifications).";
+
+/// The device a request is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Device {
+    /// A device name, resolved to its index before sending.
+    Name(String),
+    /// A raw index, sent as is.
+    Index(u32),
+}
+
+/// Arguments of `new_peer`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPeerArgs {
+    /// The device.
+    pub dev: Device,
+    /// The peer id.
+    pub peer_id: u32,
+    /// The local UDP port to bind (0: any).
+    pub lport: u16,
+    /// The peer's address and port.
+    pub remote: SocketAddr,
+    /// The peer's IPv4 address in the tunnel.
+    pub vpn4: Option<Ipv4Addr>,
+    /// The peer's IPv6 address in the tunnel.
+    pub vpn6: Option<Ipv6Addr>,
+    /// The local address to send from (`--local-ip`).
+    pub local_ip: Option<IpAddr>,
+    /// Keep running after success so the socket stays open (`--hold`).
+    pub hold: bool,
+}
+
+/// Arguments of `new_key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewKeyArgs {
+    /// The device.
+    pub dev: Device,
+    /// The peer id.
+    pub peer_id: u32,
+    /// The key slot (0 primary, 1 secondary; other values are sent as is).
+    pub slot: u8,
+    /// The key id.
+    pub key_id: u8,
+    /// The `OVPN_CIPHER_ALG_*` value.
+    pub cipher_alg: u16,
+    /// The length of the cipher keys in bytes.
+    pub key_len: usize,
+    /// Which half of the key file encrypts.
+    pub key_dir: KeyDirection,
+    /// The key file.
+    pub key_file: PathBuf,
+}
+
+/// A parsed command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Create a device.
+    NewIface {
+        /// The device name.
+        name: String,
+        /// The `IFLA_OVPN_MODE` to send, if any.
+        mode: Option<u8>,
+    },
+    /// Delete a device.
+    DelIface {
+        /// The device name.
+        name: String,
+    },
+    /// Print the family's id, version and multicast groups.
+    GetFamily,
+    /// Add a peer.
+    NewPeer(NewPeerArgs),
+    /// Set a peer's keepalive.
+    SetPeer {
+        /// The device.
+        dev: Device,
+        /// The peer id.
+        peer_id: u32,
+        /// Keepalive interval, seconds.
+        interval: u32,
+        /// Keepalive timeout, seconds.
+        timeout: u32,
+    },
+    /// Delete a peer.
+    DelPeer {
+        /// The device.
+        dev: Device,
+        /// The peer id.
+        peer_id: u32,
+    },
+    /// Print one peer, or all of them.
+    GetPeer {
+        /// The device.
+        dev: Device,
+        /// The peer id; `None` dumps all peers.
+        peer_id: Option<u32>,
+    },
+    /// Install a key.
+    NewKey(NewKeyArgs),
+    /// Swap the primary and secondary keys.
+    SwapKeys {
+        /// The device.
+        dev: Device,
+        /// The peer id.
+        peer_id: u32,
+    },
+    /// Delete a key.
+    DelKey {
+        /// The device.
+        dev: Device,
+        /// The peer id.
+        peer_id: u32,
+        /// The key slot.
+        slot: u8,
+    },
+    /// Print multicast notifications.
+    ListenMcast {
+        /// Exit after this many notifications.
+        count: Option<u64>,
+        /// Give up after this long.
+        timeout: Option<Duration>,
+    },
+    /// Print the usage text.
+    Help,
+}
+
+/// The options, as given anywhere on the command line.
+#[derive(Debug, Default)]
+struct Opts {
+    /// `--ifindex N`: a raw device index instead of a name.
+    ifindex: Option<u32>,
+    /// `--hold`: keep running after `new_peer` succeeds.
+    hold: bool,
+    /// `--key-bits N`: the cipher key size.
+    key_bits: Option<u32>,
+    /// `--count N`: notifications to wait for.
+    count: Option<u64>,
+    /// `--timeout SECS`: how long to wait for them.
+    timeout: Option<Duration>,
+    /// `--local-ip ADDR`: the peer's local address.
+    local_ip: Option<IpAddr>,
+    /// The names of the options given, to check them against the command.
+    given: Vec<&'static str>,
+}
+
+/// The known options and whether they take a value.
+const OPTIONS: &[(&str, bool)] = &[
+    ("--ifindex", true),
+    ("--hold", false),
+    ("--key-bits", true),
+    ("--count", true),
+    ("--timeout", true),
+    ("--local-ip", true),
+];
+
+/// Parses `value` as a `T`, or fails with a usage error naming `what`.
+fn parse_as<T: FromStr>(what: &str, value: &str) -> Result<T> {
+    value
+        .parse()
+        .map_err(|_| Error::usage(format!("invalid {what} '{value}'")))
+}
+
+impl Opts {
+    /// Records option `name` (with its `value` when it takes one).
+    fn set(&mut self, name: &'static str, value: Option<String>) -> Result<()> {
+        let v = value.as_deref().unwrap_or_default();
+        match name {
+            "--ifindex" => self.ifindex = Some(parse_as("ifindex", v)?),
+            "--hold" => self.hold = true,
+            "--key-bits" => self.key_bits = Some(parse_as("key bits", v)?),
+            "--count" => self.count = Some(parse_as("count", v)?),
+            "--timeout" => {
+                let secs: f64 = parse_as("timeout", v)?;
+                let t = Duration::try_from_secs_f64(secs)
+                    .map_err(|_| Error::usage(format!("invalid timeout '{v}'")))?;
+                self.timeout = Some(t);
+            }
+            "--local-ip" => self.local_ip = Some(parse_as("local IP", v)?),
+            _ => unreachable!("option table and setter disagree"),
+        }
+        self.given.push(name);
+        Ok(())
+    }
+
+    /// Fails if an option outside `allowed` was given to `cmd`.
+    fn check(&self, cmd: &str, allowed: &[&str]) -> Result<()> {
+        match self.given.iter().find(|o| !allowed.contains(o)) {
+            Some(o) => Err(Error::usage(format!("{cmd} does not take {o}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The positional arguments, consumed in order.
+struct Args<'a> {
+    /// The command, for error messages.
+    cmd: &'a str,
+    /// The arguments not consumed yet.
+    rest: VecDeque<String>,
+}
+
+impl Args<'_> {
+    /// The next argument, required, parsed as a `T`.
+    fn req<T: FromStr>(&mut self, what: &str) -> Result<T> {
+        let v = self
+            .rest
+            .pop_front()
+            .ok_or_else(|| Error::usage(format!("{}: missing <{what}>", self.cmd)))?;
+        parse_as(what, &v)
+    }
+
+    /// The next argument if there is one, parsed as a `T`.
+    fn opt<T: FromStr>(&mut self, what: &str) -> Result<Option<T>> {
+        self.rest
+            .pop_front()
+            .map(|v| parse_as(what, &v))
+            .transpose()
+    }
+
+    /// The device: `--ifindex N` if given, else the next argument.
+    fn dev(&mut self, opts: &Opts) -> Result<Device> {
+        match opts.ifindex {
+            Some(i) => Ok(Device::Index(i)),
+            None => Ok(Device::Name(self.req("ifname")?)),
+        }
+    }
+
+    /// Fails if arguments are left over.
+    fn finish(self) -> Result<()> {
+        match self.rest.front() {
+            Some(extra) => Err(Error::usage(format!(
+                "{}: unexpected argument '{extra}'",
+                self.cmd
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `P2P`, `MP` or a raw mode number.
+fn parse_mode(s: &str) -> Result<u8> {
+    match s.to_ascii_uppercase().as_str() {
+        "P2P" => Ok(uapi::OVPN_MODE_P2P),
+        "MP" => Ok(uapi::OVPN_MODE_MP),
+        _ => parse_as("mode", s),
+    }
+}
+
+/// A cipher name or a raw `OVPN_CIPHER_ALG_*` number.
+fn parse_cipher(s: &str) -> Result<u16> {
+    match s.to_ascii_lowercase().as_str() {
+        "aes" | "aes-gcm" => Ok(uapi::OVPN_CIPHER_ALG_AES_GCM),
+        "chachapoly" | "chacha20-poly1305" => Ok(uapi::OVPN_CIPHER_ALG_CHACHA20_POLY1305),
+        "none" => Ok(uapi::OVPN_CIPHER_ALG_NONE),
+        _ => parse_as("cipher", s),
+    }
+}
+
+/// The key length in bytes for `cipher_alg` and `--key-bits`: 256 bits by
+/// default, 128/192/256 allowed except for ChaCha20-Poly1305 (256 only).
+fn key_len(cipher_alg: u16, key_bits: Option<u32>) -> Result<usize> {
+    let bits = key_bits.unwrap_or(256);
+    if cipher_alg == uapi::OVPN_CIPHER_ALG_CHACHA20_POLY1305 && bits != 256 {
+        return Err(Error::usage("chachapoly takes a 256-bit key only"));
+    }
+    match bits {
+        128 | 192 | 256 => Ok(bits as usize / 8),
+        _ => Err(Error::usage(format!(
+            "--key-bits must be 128, 192 or 256, not {bits}"
+        ))),
+    }
+}
+
+/// Parses the arguments after the program name.
+pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Command> {
+    let Some((cmd, rest)) = argv.split_first() else {
+        return Err(Error::usage("missing command"));
+    };
+    let cmd = cmd.as_ref();
+    let mut opts = Opts::default();
+    let mut positional = VecDeque::new();
+    let mut it = rest.iter().map(|s| s.as_ref());
+    while let Some(arg) = it.next() {
+        if arg == "--" {
+            positional.extend(it.by_ref().map(String::from));
+            break;
+        }
+        if !arg.starts_with("--") {
+            positional.push_back(arg.to_string());
+            continue;
+        }
+        let (name, inline) = match arg.split_once('=') {
+            Some((n, v)) => (n, Some(v.to_string())),
+            None => (arg, None),
+        };
+        let &(name, takes_value) = OPTIONS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| Error::usage(format!("unknown option '{name}'")))?;
+        let value = match (takes_value, inline) {
+            (true, Some(v)) => Some(v),
+            (true, None) => Some(
+                it.next()
+                    .ok_or_else(|| Error::usage(format!("{name} needs a value")))?
+                    .to_string(),
+            ),
+            (false, None) => None,
+            (false, Some(_)) => return Err(Error::usage(format!("{name} takes no value"))),
+        };
+        opts.set(name, value)?;
+    }
+    let mut a = Args {
+        cmd,
+        rest: positional,
+    };
+
+    let command = match cmd {
+        "help" | "--help" | "-h" => {
+            opts.check(cmd, &[])?;
+            Command::Help
+        }
+        "new_iface" => {
+            opts.check(cmd, &[])?;
+            let name = a.req("ifname")?;
+            let mode = a.rest.pop_front().map(|m| parse_mode(&m)).transpose()?;
+            Command::NewIface { name, mode }
+        }
+        "del_iface" => {
+            opts.check(cmd, &[])?;
+            Command::DelIface {
+                name: a.req("ifname")?,
+            }
+        }
+        "get_family" => {
+            opts.check(cmd, &[])?;
+            Command::GetFamily
+        }
+        "new_peer" => {
+            opts.check(cmd, &["--ifindex", "--hold", "--local-ip"])?;
+            let dev = a.dev(&opts)?;
+            let peer_id = a.req("peer_id")?;
+            let lport = a.req("lport")?;
+            let raddr: IpAddr = a.req("raddr")?;
+            let rport = a.req("rport")?;
+            let (mut vpn4, mut vpn6) = (None, None);
+            while let Some(ip) = a.opt::<IpAddr>("vpnaddr")? {
+                match ip {
+                    IpAddr::V4(v4) if vpn4.is_none() => vpn4 = Some(v4),
+                    IpAddr::V6(v6) if vpn6.is_none() => vpn6 = Some(v6),
+                    _ => {
+                        return Err(Error::usage(
+                            "new_peer: at most one IPv4 and one IPv6 vpnaddr",
+                        ))
+                    }
+                }
+            }
+            Command::NewPeer(NewPeerArgs {
+                dev,
+                peer_id,
+                lport,
+                remote: SocketAddr::new(raddr, rport),
+                vpn4,
+                vpn6,
+                local_ip: opts.local_ip,
+                hold: opts.hold,
+            })
+        }
+        "set_peer" => {
+            opts.check(cmd, &["--ifindex"])?;
+            Command::SetPeer {
+                dev: a.dev(&opts)?,
+                peer_id: a.req("peer_id")?,
+                interval: a.req("keepalive_interval")?,
+                timeout: a.req("keepalive_timeout")?,
+            }
+        }
+        "del_peer" => {
+            opts.check(cmd, &["--ifindex"])?;
+            Command::DelPeer {
+                dev: a.dev(&opts)?,
+                peer_id: a.req("peer_id")?,
+            }
+        }
+        "get_peer" => {
+            opts.check(cmd, &["--ifindex"])?;
+            Command::GetPeer {
+                dev: a.dev(&opts)?,
+                peer_id: a.opt("peer_id")?,
+            }
+        }
+        "new_key" => {
+            opts.check(cmd, &["--ifindex", "--key-bits"])?;
+            let dev = a.dev(&opts)?;
+            let peer_id = a.req("peer_id")?;
+            let slot = a.req("slot")?;
+            let key_id = a.req("key_id")?;
+            let cipher_alg = parse_cipher(&a.req::<String>("cipher")?)?;
+            let key_dir = a.req("key_dir")?;
+            let key_file = a.req("key_file")?;
+            let key_len = key_len(cipher_alg, opts.key_bits)?;
+            debug_assert!(key_len <= MAX_KEY_LEN);
+            Command::NewKey(NewKeyArgs {
+                dev,
+                peer_id,
+                slot,
+                key_id,
+                cipher_alg,
+                key_len,
+                key_dir,
+                key_file,
+            })
+        }
+        "swap_keys" => {
+            opts.check(cmd, &["--ifindex"])?;
+            Command::SwapKeys {
+                dev: a.dev(&opts)?,
+                peer_id: a.req("peer_id")?,
+            }
+        }
+        "del_key" => {
+            opts.check(cmd, &["--ifindex"])?;
+            Command::DelKey {
+                dev: a.dev(&opts)?,
+                peer_id: a.req("peer_id")?,
+                slot: a.opt("slot")?.unwrap_or(uapi::OVPN_KEY_SLOT_PRIMARY),
+            }
+        }
+        "listen_mcast" => {
+            opts.check(cmd, &["--count", "--timeout"])?;
+            Command::ListenMcast {
+                count: opts.count,
+                timeout: opts.timeout,
+            }
+        }
+        _ => return Err(Error::usage(format!("unknown command '{cmd}'"))),
+    };
+    a.finish()?;
+    Ok(command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(line: &str) -> Result<Command> {
+        parse(&line.split_whitespace().collect::<Vec<_>>())
+    }
+
+    fn name(n: &str) -> Device {
+        Device::Name(n.into())
+    }
+
+    #[test]
+    fn new_iface_modes() {
+        assert_eq!(
+            p("new_iface tun0 MP").unwrap(),
+            Command::NewIface {
+                name: "tun0".into(),
+                mode: Some(1)
+            }
+        );
+        assert_eq!(
+            p("new_iface tun0 p2p").unwrap(),
+            Command::NewIface {
+                name: "tun0".into(),
+                mode: Some(0)
+            }
+        );
+        assert_eq!(
+            p("new_iface tun0 2").unwrap(),
+            Command::NewIface {
+                name: "tun0".into(),
+                mode: Some(2)
+            }
+        );
+        assert_eq!(
+            p("new_iface tun0").unwrap(),
+            Command::NewIface {
+                name: "tun0".into(),
+                mode: None
+            }
+        );
+        assert!(p("new_iface tun0 256").is_err());
+        assert!(p("new_iface tun0 XX").is_err());
+        assert!(p("new_iface").is_err());
+        assert!(p("new_iface tun0 MP extra").is_err());
+    }
+
+    #[test]
+    fn device_by_name_or_index() {
+        assert_eq!(
+            p("get_peer tun0").unwrap(),
+            Command::GetPeer {
+                dev: name("tun0"),
+                peer_id: None
+            }
+        );
+        assert_eq!(
+            p("get_peer tun0 5").unwrap(),
+            Command::GetPeer {
+                dev: name("tun0"),
+                peer_id: Some(5)
+            }
+        );
+        assert_eq!(
+            p("get_peer --ifindex 99999").unwrap(),
+            Command::GetPeer {
+                dev: Device::Index(99999),
+                peer_id: None
+            }
+        );
+        assert_eq!(
+            p("get_peer --ifindex=1 7").unwrap(),
+            Command::GetPeer {
+                dev: Device::Index(1),
+                peer_id: Some(7)
+            }
+        );
+        assert_eq!(
+            p("del_peer 3 --ifindex 4").unwrap(),
+            Command::DelPeer {
+                dev: Device::Index(4),
+                peer_id: 3
+            }
+        );
+        assert!(p("get_peer --ifindex").is_err());
+        assert!(p("get_peer --ifindex x").is_err());
+        assert!(p("get_peer tun0 x").is_err());
+    }
+
+    #[test]
+    fn new_peer_arguments() {
+        let c = p("new_peer tun0 1 1194 192.0.2.1 1195 10.8.0.2 fd00::2 --hold").unwrap();
+        assert_eq!(
+            c,
+            Command::NewPeer(NewPeerArgs {
+                dev: name("tun0"),
+                peer_id: 1,
+                lport: 1194,
+                remote: "192.0.2.1:1195".parse().unwrap(),
+                vpn4: Some("10.8.0.2".parse().unwrap()),
+                vpn6: Some("fd00::2".parse().unwrap()),
+                local_ip: None,
+                hold: true,
+            })
+        );
+        let Command::NewPeer(a) =
+            p("new_peer --ifindex 3 2 0 2001:db8::1 1 --local-ip 2001:db8::2").unwrap()
+        else {
+            panic!("not new_peer");
+        };
+        assert_eq!(a.dev, Device::Index(3));
+        assert_eq!(a.remote, "[2001:db8::1]:1".parse().unwrap());
+        assert_eq!(a.local_ip, Some("2001:db8::2".parse().unwrap()));
+        assert!(!a.hold);
+        assert!(p("new_peer tun0 1 1194 192.0.2.1 1195 10.0.0.1 10.0.0.2").is_err());
+        assert!(p("new_peer tun0 1 70000 192.0.2.1 1195").is_err());
+        assert!(p("new_peer tun0 1 1194 host 1195").is_err());
+        assert!(p("new_peer tun0 1 1194 192.0.2.1").is_err());
+    }
+
+    #[test]
+    fn new_key_arguments() {
+        let c = p("new_key tun0 1 0 2 aes 1 /tmp/k").unwrap();
+        assert_eq!(
+            c,
+            Command::NewKey(NewKeyArgs {
+                dev: name("tun0"),
+                peer_id: 1,
+                slot: 0,
+                key_id: 2,
+                cipher_alg: uapi::OVPN_CIPHER_ALG_AES_GCM,
+                key_len: 32,
+                key_dir: KeyDirection::Inverse,
+                key_file: "/tmp/k".into(),
+            })
+        );
+        let Command::NewKey(a) = p("new_key tun0 1 1 2 aes 0 k --key-bits 128").unwrap() else {
+            panic!("not new_key");
+        };
+        assert_eq!(
+            (a.slot, a.key_len, a.key_dir),
+            (1, 16, KeyDirection::Normal)
+        );
+        let Command::NewKey(a) = p("new_key tun0 1 0 2 aes 0 k --key-bits=192").unwrap() else {
+            panic!("not new_key");
+        };
+        assert_eq!(a.key_len, 24);
+        let Command::NewKey(a) = p("new_key tun0 1 0 2 chachapoly 0 k").unwrap() else {
+            panic!("not new_key");
+        };
+        assert_eq!(
+            (a.cipher_alg, a.key_len),
+            (uapi::OVPN_CIPHER_ALG_CHACHA20_POLY1305, 32)
+        );
+        let Command::NewKey(a) = p("new_key tun0 1 5 2 7 0 k").unwrap() else {
+            panic!("not new_key");
+        };
+        assert_eq!((a.slot, a.cipher_alg), (5, 7));
+        assert!(p("new_key tun0 1 0 2 chachapoly 0 k --key-bits 128").is_err());
+        assert!(p("new_key tun0 1 0 2 aes 0 k --key-bits 64").is_err());
+        assert!(p("new_key tun0 1 0 2 aes 2 k").is_err());
+        assert!(p("new_key tun0 1 0 2 blowfish 0 k").is_err());
+        assert!(p("new_key tun0 1 0 2 aes 0").is_err());
+    }
+
+    #[test]
+    fn keys_and_keepalive() {
+        assert_eq!(
+            p("del_key tun0 1").unwrap(),
+            Command::DelKey {
+                dev: name("tun0"),
+                peer_id: 1,
+                slot: 0
+            }
+        );
+        assert_eq!(
+            p("del_key tun0 1 1").unwrap(),
+            Command::DelKey {
+                dev: name("tun0"),
+                peer_id: 1,
+                slot: 1
+            }
+        );
+        assert_eq!(
+            p("swap_keys tun0 4").unwrap(),
+            Command::SwapKeys {
+                dev: name("tun0"),
+                peer_id: 4
+            }
+        );
+        assert_eq!(
+            p("set_peer tun0 4 10 60").unwrap(),
+            Command::SetPeer {
+                dev: name("tun0"),
+                peer_id: 4,
+                interval: 10,
+                timeout: 60
+            }
+        );
+        assert!(p("set_peer tun0 4 10").is_err());
+    }
+
+    #[test]
+    fn listen_mcast_options() {
+        assert_eq!(
+            p("listen_mcast").unwrap(),
+            Command::ListenMcast {
+                count: None,
+                timeout: None
+            }
+        );
+        assert_eq!(
+            p("listen_mcast --count 2 --timeout 1.5").unwrap(),
+            Command::ListenMcast {
+                count: Some(2),
+                timeout: Some(Duration::from_millis(1500))
+            }
+        );
+        assert!(p("listen_mcast --timeout -1").is_err());
+        assert!(p("listen_mcast --timeout nan").is_err());
+        assert!(p("listen_mcast extra").is_err());
+    }
+
+    #[test]
+    fn rejects_bad_usage() {
+        assert!(p("").is_err());
+        assert!(p("frobnicate").is_err());
+        assert!(p("get_family --hold").is_err());
+        assert!(p("get_peer tun0 --bogus").is_err());
+        assert!(p("new_iface x --ifindex 3").is_err());
+        assert!(p("new_peer tun0 1 1 1.2.3.4 1 --hold=yes").is_err());
+        assert_eq!(p("get_family").unwrap(), Command::GetFamily);
+        assert_eq!(p("help").unwrap(), Command::Help);
+        assert!(matches!(p("nope").unwrap_err(), Error::Usage(_)));
+    }
+
+    #[test]
+    fn double_dash_ends_options() {
+        assert_eq!(
+            p("del_iface -- --weird").unwrap(),
+            Command::DelIface {
+                name: "--weird".into()
+            }
+        );
+    }
+}

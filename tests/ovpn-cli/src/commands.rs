@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Running a parsed [`Command`]: what each subcommand sends and prints.
+
+use std::{
+    net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket},
+    os::fd::AsRawFd,
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use ovpn_dco_proto::uapi;
+
+use crate::{
+    cli::{Command, Device, NewKeyArgs, NewPeerArgs, USAGE},
+    error::{Error, Result},
+    genl::{self, Family, Ovpn, OvpnMsg},
+    keys::KeyBlob,
+    link,
+    nl::NlConn,
+    reply::{Notification, PeerInfo},
+};
+
+/// Runs `cmd`; the `Ok` value is the process exit status.
+pub fn run(cmd: Command) -> Result<i32> {
+    match cmd {
+        Command::Help => println!("{USAGE}"),
+        Command::NewIface { name, mode } => link::new_iface(&name, mode)?,
+        Command::DelIface { name } => link::del_iface(&name)?,
+        Command::GetFamily => get_family()?,
+        Command::NewPeer(args) => new_peer(&args)?,
+        Command::SetPeer {
+            dev,
+            peer_id,
+            interval,
+            timeout,
+        } => simple(&dev, |i| genl::set_peer(i, peer_id, interval, timeout))?,
+        Command::DelPeer { dev, peer_id } => simple(&dev, |i| genl::del_peer(i, peer_id))?,
+        Command::GetPeer { dev, peer_id } => get_peer(&dev, peer_id)?,
+        Command::NewKey(args) => new_key(&args)?,
+        Command::SwapKeys { dev, peer_id } => simple(&dev, |i| genl::swap_keys(i, peer_id))?,
+        Command::DelKey { dev, peer_id, slot } => {
+            simple(&dev, |i| genl::del_key(i, peer_id, slot))?
+        }
+        Command::ListenMcast { count, timeout } => return listen_mcast(count, timeout),
+    }
+    Ok(0)
+}
+
+/// The index to send for `dev`.
+fn ifindex(dev: &Device) -> Result<u32> {
+    match dev {
+        Device::Name(name) => link::ifindex_of(name),
+        Device::Index(i) => Ok(*i),
+    }
+}
+
+/// Sends the request built by `build` for the device's index, expecting no
+/// reply beyond the ACK.
+fn simple(dev: &Device, build: impl FnOnce(u32) -> Result<genl::Request>) -> Result<()> {
+    let req = build(ifindex(dev)?)?;
+    Ovpn::connect()?.execute(&req)?;
+    Ok(())
+}
+
+/// `get_family`: the family's name, id and version, then one line per
+/// multicast group.
+fn get_family() -> Result<()> {
+    let conn = NlConn::connect(neli::consts::socket::NlFamily::Generic)?;
+    let f = Family::resolve(&conn, uapi::OVPN_NL_NAME)?;
+    println!("family {} id {} version {}", f.name, f.id, f.version);
+    for (name, id) in &f.groups {
+        println!("mcast {name} {id}");
+    }
+    Ok(())
+}
+
+/// `new_peer`: binds a UDP socket of the remote's address family to
+/// `lport` and hands it to the kernel with the peer.
+fn new_peer(a: &NewPeerArgs) -> Result<()> {
+    let index = ifindex(&a.dev)?;
+    let bind_addr: SocketAddr = match a.remote {
+        SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, a.lport).into(),
+        SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, a.lport).into(),
+    };
+    let sock =
+        UdpSocket::bind(bind_addr).map_err(|e| Error::other(format!("bind {bind_addr}: {e}")))?;
+    let fd =
+        u32::try_from(sock.as_raw_fd()).map_err(|_| Error::other("negative socket descriptor"))?;
+    let req = genl::new_peer(
+        index,
+        &genl::NewPeer {
+            peer_id: a.peer_id,
+            remote: a.remote,
+            socket_fd: fd,
+            vpn4: a.vpn4,
+            vpn6: a.vpn6,
+            local_ip: a.local_ip,
+        },
+    )?;
+    Ovpn::connect()?.execute(&req)?;
+    if a.hold {
+        let lport = sock.local_addr().map(|s| s.port()).unwrap_or(a.lport);
+        println!("ready lport={lport}");
+        // Keep the socket open (and the peer alive) until killed.
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+    drop(sock);
+    Ok(())
+}
+
+/// `get_peer`: one line per peer.
+fn get_peer(dev: &Device, peer_id: Option<u32>) -> Result<()> {
+    let req = genl::get_peer(ifindex(dev)?, peer_id)?;
+    for msg in Ovpn::connect()?.execute(&req)? {
+        if let Some(peer) = PeerInfo::from_msg(&msg)? {
+            println!("{peer}");
+        }
+    }
+    Ok(())
+}
+
+/// `new_key`: reads the key file and installs the keys of the direction.
+fn new_key(a: &NewKeyArgs) -> Result<()> {
+    let blob = KeyBlob::read(&a.key_file)?;
+    let (encrypt, decrypt) = blob.directions(a.key_dir, a.key_len)?;
+    let req = genl::new_key(
+        ifindex(&a.dev)?,
+        &genl::NewKey {
+            peer_id: a.peer_id,
+            slot: a.slot,
+            key_id: a.key_id,
+            cipher_alg: a.cipher_alg,
+            encrypt,
+            decrypt,
+        },
+    )?;
+    Ovpn::connect()?.execute(&req)?;
+    Ok(())
+}
+
+/// `listen_mcast`: joins the `peers` group and prints each notification;
+/// returns 0 after `count` of them (or at the timeout when no count is
+/// given), 1 if the timeout expires first.
+fn listen_mcast(count: Option<u64>, timeout: Option<Duration>) -> Result<i32> {
+    let (conn, family) = Ovpn::connect()?.into_listener(uapi::OVPN_NL_MULTICAST_GROUP_PEERS)?;
+    eprintln!(
+        "listening on {}/{}",
+        family.name,
+        uapi::OVPN_NL_MULTICAST_GROUP_PEERS
+    );
+
+    // The socket blocks in recv(); a thread receives and the main thread
+    // waits on the channel with the deadline.
+    let (tx, rx) = mpsc::channel::<Result<OvpnMsg>>();
+    let family_id = family.id;
+    std::thread::spawn(move || loop {
+        match conn.recv_messages::<OvpnMsg>(family_id) {
+            Ok(msgs) => {
+                if msgs.into_iter().any(|m| tx.send(Ok(m)).is_err()) {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        }
+    });
+
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let mut seen = 0u64;
+    while count.is_none_or(|c| seen < c) {
+        let msg = match deadline {
+            Some(d) => match rx.recv_timeout(d.saturating_duration_since(Instant::now())) {
+                Ok(m) => m,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    return Ok(match count {
+                        Some(c) => {
+                            eprintln!("timeout: {seen} of {c} notifications");
+                            1
+                        }
+                        None => 0,
+                    });
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(Error::other("notification receiver stopped"));
+                }
+            },
+            None => rx
+                .recv()
+                .map_err(|_| Error::other("notification receiver stopped"))?,
+        }?;
+        println!("{}", Notification::from_msg(&msg)?);
+        seen += 1;
+    }
+    Ok(0)
+}
