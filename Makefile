@@ -35,7 +35,7 @@ check-kernel:
 modules: check-kernel
 	$(MAKE) -C $(KERNEL_SRC) M=$(PWD) modules
 
-install: modules
+install: check-kernel
 	$(MAKE) -C $(KERNEL_SRC) M=$(PWD) INSTALL_MOD_DIR=updates modules_install
 
 clean:

@@ -10,7 +10,7 @@
 # apt configuration (the system's apt sources are never changed).  The tree
 # is configured from tests/qemu/kernel.config (+ tests/qemu/debug.config for
 # the debug flavour) and built with clang 19.  Built trees live outside the
-# repository, in $OVPN_DCO_CACHE (default /var/cache/ovpn-dco), keyed by the
+# repository, in $OVPN_DCO_CACHE (default /var/lib/ovpn-dco), keyed by the
 # kernel version, the config fragments and the toolchain versions, so a
 # second run costs nothing.
 set -euo pipefail
