@@ -18,8 +18,8 @@ use kernel::prelude::*;
 ///
 /// # Invariants
 ///
-/// `ptr` points to a valid `genl_info` whose attribute table was filled by
-/// the genetlink core with the family policy (`maxattr` =
+/// `ptr` points to a valid `genl_info` whose attribute table is null or was
+/// filled by the genetlink core with the family policy (`maxattr` =
 /// `OVPN_ATTR_MAX`), and which stays valid for `'a`.
 pub(crate) struct GenlInfo<'a> {
     ptr: *mut bindings::genl_info,
@@ -38,9 +38,16 @@ impl<'a> GenlInfo<'a> {
         if ty > crate::proto::uapi::OVPN_ATTR_MAX {
             return None;
         }
-        // SAFETY: by the type invariant `attrs` has `OVPN_ATTR_MAX + 1`
-        // entries, each null or pointing into the request.
-        unsafe { Attr::from_raw(*(*self.ptr).attrs.add(ty as usize)) }
+        // SAFETY: by the type invariant `attrs` is null or has
+        // `OVPN_ATTR_MAX + 1` entries, each null or pointing into the
+        // request.
+        unsafe {
+            let attrs = (*self.ptr).attrs;
+            if attrs.is_null() {
+                return None;
+            }
+            Attr::from_raw(*attrs.add(ty as usize))
+        }
     }
 
     /// The extended acknowledgement of this request.

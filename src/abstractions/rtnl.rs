@@ -114,6 +114,11 @@ unsafe fn data_in_callback<'a, T: LinkDriver>(dev: &'a NetDevice) -> &'a T::Data
 }
 
 /// A device during `setup`, before registration: its properties may be set.
+///
+/// # Invariants
+///
+/// `dev` points to a device allocated for this link type that nothing else
+/// accesses while this object exists.
 pub(crate) struct DeviceSetup<'a> {
     dev: *mut bindings::net_device,
     _p: PhantomData<&'a mut bindings::net_device>,
@@ -174,6 +179,12 @@ impl DeviceSetup<'_> {
 }
 
 /// The arguments of a `newlink` request.
+///
+/// # Invariants
+///
+/// `params` points to the request's parameters, valid for `'a`, whose
+/// `data` is null or a table of `maxtype + 1` attributes parsed with the
+/// link policy.
 pub(crate) struct NewlinkParams<'a> {
     params: *mut bindings::rtnl_newlink_params,
     extack: ExtAck<'a>,
@@ -205,6 +216,11 @@ impl<'a> NewlinkParams<'a> {
 }
 
 /// The static operation tables of a [`LinkDriver`].
+///
+/// # Invariants
+///
+/// The callbacks in the tables are the trampolines of this module for `T`;
+/// `link` is registered at most once, by [`Registration`].
 pub(crate) struct LinkOps<T: LinkDriver> {
     link: Opaque<bindings::rtnl_link_ops>,
     netdev: bindings::net_device_ops,
@@ -289,6 +305,8 @@ impl<T: LinkDriver> Drop for Registration<T> {
 ///
 /// Called by the core with a newly allocated device of type `T`.
 unsafe extern "C" fn setup_callback<T: LinkDriver>(dev: *mut bindings::net_device) {
+    // INVARIANT: the core passes a new device that only it and we see, and
+    // it does not touch the device until `setup` returns.
     let mut setup = DeviceSetup {
         dev,
         _p: PhantomData,
@@ -309,6 +327,7 @@ unsafe extern "C" fn newlink_callback<T: LinkDriver>(
 ) -> kernel::ffi::c_int {
     // SAFETY: the core passes a device it allocated for type `T`.
     let ndev = unsafe { NetDevice::from_raw(dev) };
+    // INVARIANT: the core parsed `data` with our policy and `maxtype`.
     let params = NewlinkParams {
         params,
         // SAFETY: the extack is null or valid for the request.

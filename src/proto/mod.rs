@@ -13,5 +13,6 @@
 pub mod aead;
 pub mod netdev;
 pub mod pktid;
+pub mod tcp;
 pub mod uapi;
 pub mod wire;
