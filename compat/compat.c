@@ -110,3 +110,102 @@ void ovpn_compat_setup_bitfields(struct net_device *dev)
 	dev->lltx = true;
 	dev->pcpu_stat_type = NETDEV_PCPU_STAT_DSTATS;
 }
+
+struct socket *ovpn_compat_sockfd_lookup(int fd, int *err)
+{
+	return sockfd_lookup(fd, err);
+}
+
+void ovpn_compat_sockfd_put(struct socket *sock)
+{
+	sockfd_put(sock);
+}
+
+void ovpn_compat_sock_info(const struct socket *sock, u16 *family, u16 *type,
+			   u16 *protocol, u16 *sport)
+{
+	const struct sock *sk = sock->sk;
+
+	*family = sk->sk_family;
+	*type = sk->sk_type;
+	*protocol = sk->sk_protocol;
+	*sport = ntohs(inet_sk(sk)->inet_sport);
+}
+
+struct sk_buff *ovpn_compat_genlmsg_new(bool atomic)
+{
+	return genlmsg_new(GENLMSG_DEFAULT_SIZE, atomic ? GFP_ATOMIC : GFP_KERNEL);
+}
+
+void *ovpn_compat_genlmsg_put(struct sk_buff *skb, u32 portid, u32 seq,
+			      int flags, u8 cmd)
+{
+	return genlmsg_put(skb, portid, seq, &ovpn_dco_nl_family, flags, cmd);
+}
+
+void ovpn_compat_genlmsg_end(struct sk_buff *skb, void *hdr)
+{
+	genlmsg_end(skb, hdr);
+}
+
+void ovpn_compat_genlmsg_cancel(struct sk_buff *skb, void *hdr)
+{
+	genlmsg_cancel(skb, hdr);
+}
+
+void ovpn_compat_nlmsg_free(struct sk_buff *skb)
+{
+	nlmsg_free(skb);
+}
+
+int ovpn_compat_genlmsg_reply(struct sk_buff *skb, struct genl_info *info)
+{
+	return genlmsg_reply(skb, info);
+}
+
+int ovpn_compat_genlmsg_multicast_netns(struct net *net, struct sk_buff *skb,
+					unsigned int group, bool atomic)
+{
+	return genlmsg_multicast_netns(&ovpn_dco_nl_family, net, skb, 0, group,
+				       atomic ? GFP_ATOMIC : GFP_KERNEL);
+}
+
+struct nlattr *ovpn_compat_nla_nest_start(struct sk_buff *skb, int attrtype)
+{
+	return nla_nest_start(skb, attrtype);
+}
+
+void ovpn_compat_nla_nest_end(struct sk_buff *skb, struct nlattr *start)
+{
+	nla_nest_end(skb, start);
+}
+
+void ovpn_compat_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start)
+{
+	nla_nest_cancel(skb, start);
+}
+
+u32 ovpn_compat_info_portid(const struct genl_info *info)
+{
+	return info->snd_portid;
+}
+
+u32 ovpn_compat_info_seq(const struct genl_info *info)
+{
+	return info->snd_seq;
+}
+
+u32 ovpn_compat_cb_portid(const struct netlink_callback *cb)
+{
+	return NETLINK_CB(cb->skb).portid;
+}
+
+u32 ovpn_compat_cb_seq(const struct netlink_callback *cb)
+{
+	return cb->nlh->nlmsg_seq;
+}
+
+long *ovpn_compat_cb_args(struct netlink_callback *cb)
+{
+	return cb->args;
+}

@@ -23,6 +23,7 @@
 #include <linux/udp.h>
 #include <linux/version.h>
 #include <net/genetlink.h>
+#include <net/inet_sock.h>
 #include <net/net_namespace.h>
 #include <net/netlink.h>
 #include <net/rtnetlink.h>
@@ -74,5 +75,26 @@ void ovpn_compat_netif_tx_start_all_queues(struct net_device *dev);
 void ovpn_compat_netif_tx_stop_all_queues(struct net_device *dev);
 void ovpn_compat_disable_send_redirects(struct net_device *dev);
 void ovpn_compat_setup_bitfields(struct net_device *dev);
+struct socket *ovpn_compat_sockfd_lookup(int fd, int *err);
+void ovpn_compat_sockfd_put(struct socket *sock);
+void ovpn_compat_sock_info(const struct socket *sock, u16 *family, u16 *type,
+			   u16 *protocol, u16 *sport);
+struct sk_buff *ovpn_compat_genlmsg_new(bool atomic);
+void *ovpn_compat_genlmsg_put(struct sk_buff *skb, u32 portid, u32 seq,
+			      int flags, u8 cmd);
+void ovpn_compat_genlmsg_end(struct sk_buff *skb, void *hdr);
+void ovpn_compat_genlmsg_cancel(struct sk_buff *skb, void *hdr);
+void ovpn_compat_nlmsg_free(struct sk_buff *skb);
+int ovpn_compat_genlmsg_reply(struct sk_buff *skb, struct genl_info *info);
+int ovpn_compat_genlmsg_multicast_netns(struct net *net, struct sk_buff *skb,
+					unsigned int group, bool atomic);
+struct nlattr *ovpn_compat_nla_nest_start(struct sk_buff *skb, int attrtype);
+void ovpn_compat_nla_nest_end(struct sk_buff *skb, struct nlattr *start);
+void ovpn_compat_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start);
+u32 ovpn_compat_info_portid(const struct genl_info *info);
+u32 ovpn_compat_info_seq(const struct genl_info *info);
+u32 ovpn_compat_cb_portid(const struct netlink_callback *cb);
+u32 ovpn_compat_cb_seq(const struct netlink_callback *cb);
+long *ovpn_compat_cb_args(struct netlink_callback *cb);
 
 #endif /* OVPN_DCO_COMPAT_H */

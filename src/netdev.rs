@@ -5,9 +5,13 @@
 use crate::abstractions::netdev::{features, NetDevice};
 use crate::abstractions::rtnl::{DeviceSetup, LinkDriver, LinkOps, LinkPolicy, NewlinkParams};
 use crate::abstractions::skb::SkBuff;
+use crate::peer::{self, PeerSet};
 use crate::proto::{netdev as consts, uapi};
+use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
+use kernel::new_mutex;
 use kernel::prelude::*;
+use kernel::sync::Mutex;
 
 /// The version reported in `/sys/module/ovpn_dco_v2/version` and by ethtool.
 pub(crate) const VERSION: &CStr = c"2.0.0";
@@ -37,21 +41,41 @@ impl TryFrom<u8> for Mode {
 static DEVICES: AtomicUsize = AtomicUsize::new(0);
 
 /// The state of one ovpn-dco device.
+#[pin_data(PinnedDrop)]
 pub(crate) struct Ovpn {
     mode: Mode,
+    #[pin]
+    peers: Mutex<PeerSet>,
 }
 
 impl Ovpn {
-    fn new(mode: Mode) -> Result<KBox<Self>> {
-        let ovpn = KBox::new(Ovpn { mode }, GFP_KERNEL)?;
+    fn new(mode: Mode) -> Result<Pin<KBox<Self>>> {
+        let ovpn = KBox::pin_init(
+            try_pin_init!(Ovpn {
+                mode,
+                peers <- new_mutex!(PeerSet::new()),
+            }),
+            GFP_KERNEL,
+        )?;
         let n = DEVICES.fetch_add(1, Ordering::Relaxed) + 1;
         pr_debug!("device state created, mode {:?} ({} in use)\n", mode, n);
         Ok(ovpn)
     }
+
+    /// The device's mode.
+    pub(crate) fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The device's peers.
+    pub(crate) fn peers(&self) -> &Mutex<PeerSet> {
+        &self.peers
+    }
 }
 
-impl Drop for Ovpn {
-    fn drop(&mut self) {
+#[pinned_drop]
+impl PinnedDrop for Ovpn {
+    fn drop(self: Pin<&mut Self>) {
         let n = DEVICES.fetch_sub(1, Ordering::Relaxed) - 1;
         pr_debug!("device state freed, mode {:?} ({} in use)\n", self.mode, n);
     }
@@ -87,7 +111,7 @@ impl LinkDriver for OvpnLink {
         );
     }
 
-    fn newlink(_dev: &NetDevice, params: &NewlinkParams<'_>) -> Result<KBox<Ovpn>> {
+    fn newlink(_dev: &NetDevice, params: &NewlinkParams<'_>) -> Result<Pin<KBox<Ovpn>>> {
         let mode = match params.data(uapi::IFLA_OVPN_MODE) {
             None => Mode::P2p,
             Some(attr) => match attr.get_u8().and_then(Mode::try_from) {
@@ -104,9 +128,13 @@ impl LinkDriver for OvpnLink {
         Ovpn::new(mode)
     }
 
-    fn dellink(_dev: &NetDevice, _ovpn: &Ovpn) {
-        // No peers can exist yet; the data-channel work releases them here
-        // with reason TEARDOWN.
+    fn dellink(dev: &NetDevice, ovpn: &Ovpn) {
+        // From here on no peer can be added; the current ones go with
+        // reason TEARDOWN.
+        let peers = ovpn.peers.lock().take_all();
+        for p in peers {
+            peer::release(dev, p, uapi::OVPN_DEL_PEER_REASON_TEARDOWN);
+        }
     }
 
     fn open(dev: &NetDevice, _ovpn: &Ovpn) -> Result {

@@ -13,6 +13,7 @@ use kernel::prelude::*;
 mod abstractions;
 mod netdev;
 mod netlink;
+mod peer;
 #[allow(unreachable_pub, dead_code)]
 mod proto;
 
@@ -27,25 +28,27 @@ module! {
     alias: ["rtnl-link-ovpn-dco", "net-pf-16-proto-16-family-ovpn-dco-v2"],
 }
 
-/// The module: its registrations, torn down in declaration order (the
-/// netlink family first, so that no request arrives while the link type and
-/// its devices go away).
+/// The module: its registrations, torn down in declaration order.  The
+/// link type goes first: unregistering it deletes every device, whose peers
+/// are announced (reason TEARDOWN) through the family, which must still be
+/// registered then.  Once no device exists, no request can resolve one, so
+/// the family can go.
 struct OvpnDco {
-    _genl: genl::Registration,
     _link: rtnl::Registration<netdev::OvpnLink>,
+    _genl: genl::Registration,
 }
 
 impl kernel::Module for OvpnDco {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let link = rtnl::Registration::register()?;
         let genl = genl::Registration::register()?;
+        let link = rtnl::Registration::register()?;
         pr_info!(
             "OpenVPN data channel offload (ovpn-dco) {}\n",
             netdev::VERSION.to_str().unwrap_or("?")
         );
         Ok(Self {
-            _genl: genl,
             _link: link,
+            _genl: genl,
         })
     }
 }

@@ -12,6 +12,7 @@ use super::bindings;
 use super::netdev::Net;
 use super::nl::{Attr, ExtAck, Nested, Policy};
 use core::marker::PhantomData;
+use core::ptr::NonNull;
 use kernel::prelude::*;
 
 /// A generic netlink request being handled (`struct genl_info`).
@@ -130,7 +131,7 @@ pub(crate) unsafe extern "C" fn ovpn_dco_nl_doit(
 /// Called only by the genetlink core with a valid dump context.
 #[no_mangle]
 pub(crate) unsafe extern "C" fn ovpn_dco_nl_dumpit(
-    _skb: *mut bindings::sk_buff,
+    skb: *mut bindings::sk_buff,
     cb: *mut bindings::netlink_callback,
 ) -> kernel::ffi::c_int {
     // INVARIANT: for a dump of a family with a policy the core parses the
@@ -141,8 +142,255 @@ pub(crate) unsafe extern "C" fn ovpn_dco_nl_dumpit(
         ptr: unsafe { bindings::ovpn_compat_genl_info_dump(cb) },
         _p: PhantomData,
     };
-    match crate::netlink::dumpit(&info) {
-        Ok(()) => 0,
+    // INVARIANT: the dump's skb and context are valid during the call.
+    let mut dump = Dump {
+        skb,
+        cb,
+        _p: PhantomData,
+    };
+    match crate::netlink::dumpit(&info, &mut dump) {
+        // The dump goes on while calls add entries; a call that adds none
+        // (an empty skb) ends it.
+        // SAFETY: `skb` is valid.
+        Ok(()) => unsafe { (*skb).len as kernel::ffi::c_int },
         Err(e) => e.to_errno(),
+    }
+}
+
+/// Where a message is built: decides how its memory is allocated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Context {
+    /// Process context: allocations may sleep.
+    Process,
+    /// Atomic context (softirq, under a spinlock): they may not.
+    Atomic,
+}
+
+/// A netlink message of the family being built: a reply or a notification.
+///
+/// # Invariants
+///
+/// `skb` is a netlink skb this object owns; `hdr` is the genl header put
+/// into it.
+pub(crate) struct GenlMsg {
+    skb: NonNull<bindings::sk_buff>,
+    hdr: *mut core::ffi::c_void,
+}
+
+/// An open nest in a message; close it with [`MsgWriter::nest_end`].
+pub(crate) struct Nest(*mut bindings::nlattr);
+
+/// Attribute writing, shared by replies, notifications and dump entries.
+pub(crate) trait MsgWriter {
+    /// The skb written to.
+    fn skb(&mut self) -> *mut bindings::sk_buff;
+
+    /// Appends attribute `ty` with payload `data`.
+    fn put_bytes(&mut self, ty: u32, data: &[u8]) -> Result {
+        let len = i32::try_from(data.len()).map_err(|_| EMSGSIZE)?;
+        // SAFETY: the skb is a netlink message we are building; `nla_put`
+        // checks the room left and copies `len` bytes from `data`.
+        let ret = unsafe { bindings::nla_put(self.skb(), ty as i32, len, data.as_ptr().cast()) };
+        kernel::error::to_result(ret)
+    }
+
+    /// Appends a `u8` attribute.
+    fn put_u8(&mut self, ty: u32, v: u8) -> Result {
+        self.put_bytes(ty, &[v])
+    }
+
+    /// Appends a `u32` attribute (host order).
+    fn put_u32(&mut self, ty: u32, v: u32) -> Result {
+        self.put_bytes(ty, &v.to_ne_bytes())
+    }
+
+    /// Appends a big-endian `u16`, flagged as network byte order.
+    fn put_be16(&mut self, ty: u32, v: u16) -> Result {
+        self.put_bytes(ty | bindings::NLA_F_NET_BYTEORDER, &v.to_be_bytes())
+    }
+
+    /// Appends a `u64` attribute, aligned with a pad attribute of type
+    /// `pad`.
+    fn put_u64(&mut self, ty: u32, v: u64, pad: u32) -> Result {
+        let b = v.to_ne_bytes();
+        // SAFETY: as in `put_bytes`; `nla_put_64bit` adds padding first
+        // if needed.
+        let ret = unsafe {
+            bindings::nla_put_64bit(self.skb(), ty as i32, 8, b.as_ptr().cast(), pad as i32)
+        };
+        kernel::error::to_result(ret)
+    }
+
+    /// Opens nest `ty`.
+    fn nest_start(&mut self, ty: u32) -> Result<Nest> {
+        // SAFETY: as in `put_bytes`.
+        let n = unsafe { bindings::ovpn_compat_nla_nest_start(self.skb(), ty as i32) };
+        if n.is_null() {
+            return Err(EMSGSIZE);
+        }
+        Ok(Nest(n))
+    }
+
+    /// Closes a nest opened on this message.
+    fn nest_end(&mut self, nest: Nest) {
+        // SAFETY: `nest` was opened on this skb and lies inside it.
+        unsafe { bindings::ovpn_compat_nla_nest_end(self.skb(), nest.0) };
+    }
+}
+
+impl GenlMsg {
+    fn new(portid: u32, seq: u32, cmd: u8, ctx: Context) -> Result<Self> {
+        // SAFETY: allocates a new skb or returns null.
+        let skb = unsafe { bindings::ovpn_compat_genlmsg_new(ctx == Context::Atomic) };
+        let skb = NonNull::new(skb).ok_or(ENOMEM)?;
+        // SAFETY: `skb` is a fresh netlink skb with room for the header.
+        let hdr = unsafe { bindings::ovpn_compat_genlmsg_put(skb.as_ptr(), portid, seq, 0, cmd) };
+        if hdr.is_null() {
+            // SAFETY: we own the skb and drop it here.
+            unsafe { bindings::ovpn_compat_nlmsg_free(skb.as_ptr()) };
+            return Err(EMSGSIZE);
+        }
+        // INVARIANT: we own `skb`, `hdr` is its header.
+        Ok(Self { skb, hdr })
+    }
+
+    /// A reply to `info` carrying command `cmd`.
+    pub(crate) fn reply_to(info: &GenlInfo<'_>, cmd: u8) -> Result<Self> {
+        // SAFETY: `info` is valid (type invariant of `GenlInfo`).
+        let (portid, seq) = unsafe {
+            (
+                bindings::ovpn_compat_info_portid(info.ptr),
+                bindings::ovpn_compat_info_seq(info.ptr),
+            )
+        };
+        Self::new(portid, seq, cmd, Context::Process)
+    }
+
+    /// A notification carrying command `cmd`.
+    pub(crate) fn notification(cmd: u8, ctx: Context) -> Result<Self> {
+        Self::new(0, 0, cmd, ctx)
+    }
+
+    /// Sends the message as the reply to `info`.
+    pub(crate) fn reply(self, info: &GenlInfo<'_>) -> Result {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: we own the skb; `genlmsg_reply` consumes it in all cases.
+        let ret = unsafe {
+            bindings::ovpn_compat_genlmsg_end(this.skb.as_ptr(), this.hdr);
+            bindings::ovpn_compat_genlmsg_reply(this.skb.as_ptr(), info.ptr)
+        };
+        kernel::error::to_result(ret)
+    }
+
+    /// Sends the message to the family's multicast group `group` in `net`.
+    /// Having no listener is not an error.
+    pub(crate) fn multicast(self, net: &Net, group: u32, ctx: Context) -> Result {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: we own the skb, which the multicast consumes in all cases;
+        // the namespace is alive (type invariant of `Net`).
+        let ret = unsafe {
+            bindings::ovpn_compat_genlmsg_end(this.skb.as_ptr(), this.hdr);
+            bindings::ovpn_compat_genlmsg_multicast_netns(
+                net.as_ptr(),
+                this.skb.as_ptr(),
+                group,
+                ctx == Context::Atomic,
+            )
+        };
+        match ret {
+            0 => Ok(()),
+            r if r == ESRCH.to_errno() => Ok(()),
+            r => Err(Error::from_errno(r)),
+        }
+    }
+}
+
+impl MsgWriter for GenlMsg {
+    fn skb(&mut self) -> *mut bindings::sk_buff {
+        self.skb.as_ptr()
+    }
+}
+
+impl Drop for GenlMsg {
+    fn drop(&mut self) {
+        // SAFETY: the message was not sent, so we still own the skb.
+        unsafe { bindings::ovpn_compat_nlmsg_free(self.skb.as_ptr()) };
+    }
+}
+
+/// A dump in progress: entries are appended to the dump's skb, and a
+/// cursor survives between the calls of one dump.
+///
+/// # Invariants
+///
+/// `skb` and `cb` are the dump callback's arguments, valid for `'a`.
+pub(crate) struct Dump<'a> {
+    skb: *mut bindings::sk_buff,
+    cb: *mut bindings::netlink_callback,
+    _p: PhantomData<&'a ()>,
+}
+
+/// One entry of a dump, being written.  Dropping it without
+/// [`DumpEntry::end`] removes it again.
+pub(crate) struct DumpEntry<'d, 'a> {
+    dump: &'d mut Dump<'a>,
+    hdr: *mut core::ffi::c_void,
+}
+
+impl<'a> Dump<'a> {
+    /// The cursor: how many entries earlier calls of this dump emitted.
+    pub(crate) fn cursor(&self) -> usize {
+        // SAFETY: `cb` is valid; `args` belongs to this dump.
+        let v = unsafe { *bindings::ovpn_compat_cb_args(self.cb) };
+        usize::try_from(v).unwrap_or(0)
+    }
+
+    /// Sets the cursor.
+    pub(crate) fn set_cursor(&mut self, n: usize) {
+        let v = kernel::ffi::c_long::try_from(n).unwrap_or(kernel::ffi::c_long::MAX);
+        // SAFETY: as in `cursor`.
+        unsafe { *bindings::ovpn_compat_cb_args(self.cb) = v };
+    }
+
+    /// Starts an entry with command `cmd`; `EMSGSIZE` when the skb is full.
+    pub(crate) fn entry(&mut self, cmd: u8) -> Result<DumpEntry<'_, 'a>> {
+        // SAFETY: `cb` and `skb` are valid (type invariant).
+        let hdr = unsafe {
+            let portid = bindings::ovpn_compat_cb_portid(self.cb);
+            let seq = bindings::ovpn_compat_cb_seq(self.cb);
+            bindings::ovpn_compat_genlmsg_put(
+                self.skb,
+                portid,
+                seq,
+                bindings::NLM_F_MULTI as i32,
+                cmd,
+            )
+        };
+        if hdr.is_null() {
+            return Err(EMSGSIZE);
+        }
+        Ok(DumpEntry { dump: self, hdr })
+    }
+}
+
+impl DumpEntry<'_, '_> {
+    /// Completes the entry.
+    pub(crate) fn end(self) {
+        let this = core::mem::ManuallyDrop::new(self);
+        // SAFETY: `hdr` was put into the dump's skb by `entry`.
+        unsafe { bindings::ovpn_compat_genlmsg_end(this.dump.skb, this.hdr) };
+    }
+}
+
+impl MsgWriter for DumpEntry<'_, '_> {
+    fn skb(&mut self) -> *mut bindings::sk_buff {
+        self.dump.skb
+    }
+}
+
+impl Drop for DumpEntry<'_, '_> {
+    fn drop(&mut self) {
+        // SAFETY: removes the partial entry `entry` started.
+        unsafe { bindings::ovpn_compat_genlmsg_cancel(self.dump.skb, self.hdr) };
     }
 }

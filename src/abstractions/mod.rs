@@ -14,3 +14,4 @@ pub(crate) mod netdev;
 pub(crate) mod nl;
 pub(crate) mod rtnl;
 pub(crate) mod skb;
+pub(crate) mod socket;

@@ -27,7 +27,7 @@ impl Net {
         unsafe { &*ptr.cast() }
     }
 
-    fn as_ptr(&self) -> *mut bindings::net {
+    pub(crate) fn as_ptr(&self) -> *mut bindings::net {
         self.0.get()
     }
 
@@ -89,6 +89,19 @@ impl NetDevice {
     /// The raw pointer, for the abstraction layer.
     pub(crate) fn as_ptr(&self) -> *mut bindings::net_device {
         self.0.get()
+    }
+
+    /// The device's network namespace.
+    pub(crate) fn net(&self) -> &Net {
+        // SAFETY: a device keeps its namespace alive while it exists.
+        unsafe { Net::from_raw(bindings::ovpn_compat_dev_net(self.as_ptr())) }
+    }
+
+    /// The device's interface index.
+    pub(crate) fn ifindex(&self) -> i32 {
+        // SAFETY: the device is alive; `ifindex` is set at registration and
+        // stable afterwards.
+        unsafe { (*self.as_ptr()).ifindex }
     }
 
     /// Whether the device was created by `ops` (is of that link kind).

@@ -15,6 +15,7 @@ use super::netdev::NetDevice;
 use super::nl::{Attr, ExtAck};
 use super::skb::SkBuff;
 use core::marker::PhantomData;
+use core::pin::Pin;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
 use kernel::types::Opaque;
@@ -39,7 +40,7 @@ pub(crate) trait LinkDriver: Sized + 'static {
 
     /// Creates the device's state from the request; the device is registered
     /// afterwards.
-    fn newlink(dev: &NetDevice, params: &NewlinkParams<'_>) -> Result<KBox<Self::Data>>;
+    fn newlink(dev: &NetDevice, params: &NewlinkParams<'_>) -> Result<Pin<KBox<Self::Data>>>;
 
     /// The device is being deleted (under RTNL), before it is unregistered.
     fn dellink(dev: &NetDevice, data: &Self::Data);
@@ -81,7 +82,8 @@ impl<T: LinkDriver> Priv<T> {
         if !p.is_null() {
             // SAFETY: a non-null pointer in `data` came from
             // `KBox::into_raw` in `newlink_callback`; the swap makes this
-            // the only place that frees it.
+            // the only place that frees it (dropping it in place, as pinned
+            // data requires).
             drop(unsafe { KBox::from_raw(p) });
         }
     }
@@ -341,7 +343,10 @@ unsafe extern "C" fn newlink_callback<T: LinkDriver>(
     };
     // SAFETY: the device is of type `T`.
     let priv_ = unsafe { Priv::<T>::of(ndev) };
-    priv_.data.store(KBox::into_raw(data), Ordering::Release);
+    // SAFETY: the data is never moved out of its box: `Priv::free` drops
+    // it in place through `KBox::from_raw`.
+    let data = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) });
+    priv_.data.store(data, Ordering::Release);
     // SAFETY: called under RTNL from newlink, as the core requires.
     let ret = unsafe { bindings::register_netdevice(dev) };
     if ret < 0 {

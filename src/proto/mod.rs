@@ -13,6 +13,7 @@
 pub mod aead;
 pub mod netdev;
 pub mod pktid;
+pub mod sockaddr;
 pub mod tcp;
 pub mod uapi;
 pub mod wire;

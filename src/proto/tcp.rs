@@ -74,7 +74,10 @@ mod tests {
         assert_eq!(parse(&[0, 0]), Err(FrameError::TooShort(0)));
         assert_eq!(parse(&[0, 3]), Err(FrameError::TooShort(3)));
         assert_eq!(parse(&[0, 4]), Ok(Frame::Packet { packet_len: 4 }));
-        assert_eq!(parse(&[0xff, 0xff, 1]), Ok(Frame::Packet { packet_len: 65535 }));
+        assert_eq!(
+            parse(&[0xff, 0xff, 1]),
+            Ok(Frame::Packet { packet_len: 65535 })
+        );
         assert_eq!(prefix(65535), Some([0xff, 0xff]));
         assert_eq!(prefix(65536), None);
     }

@@ -151,6 +151,8 @@ pub const OVPN_GET_PEER_ATTR_PEER_ID: u32 = 1;
 /// The highest GET_PEER request attribute.
 pub const OVPN_GET_PEER_ATTR_MAX: u32 = 1;
 
+/// Unused type; the pad attribute before 64-bit values.
+pub const OVPN_GET_PEER_RESP_ATTR_UNSPEC: u32 = 0;
 /// u32.
 pub const OVPN_GET_PEER_RESP_ATTR_PEER_ID: u32 = 1;
 /// sockaddr (UDP only).

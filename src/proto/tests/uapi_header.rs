@@ -18,7 +18,7 @@ fn header_values() -> BTreeMap<String, u64> {
         let Some((name, rest)) = line.split_once('=') else { continue };
         let name = name.trim();
         let val = rest.split_whitespace().next().unwrap_or("").trim_end_matches(',');
-        if name.starts_with("OVPN_") && (name == "OVPN_CMD_UNSPEC" || !name.ends_with("_UNSPEC")) {
+        if name.starts_with("OVPN_") {
             if let Ok(v) = val.parse::<u64>() {
                 m.insert(name.to_string(), v);
             }
@@ -48,6 +48,10 @@ fn every_header_number_is_in_rust_with_the_same_value() {
     let r = rust_values();
     assert!(h.len() > 60, "parsed only {} header values", h.len());
     for (name, v) in &h {
+        // Placeholder values the driver never uses need no Rust twin.
+        if name.ends_with("_UNSPEC") && !r.contains_key(name) {
+            continue;
+        }
         assert_eq!(r.get(name), Some(v), "{name}");
     }
 }
