@@ -217,9 +217,12 @@ impl PeerSet {
             return Err(ENODEV);
         }
         if p2p {
-            let old = self.list.pop();
+            // Replace in place: nothing is lost if an allocation fails.
+            if let Some(slot) = self.list.first_mut() {
+                return Ok(Some(core::mem::replace(slot, peer)));
+            }
             self.list.push(peer, GFP_KERNEL)?;
-            return Ok(old);
+            return Ok(None);
         }
         if self.position(peer.id).is_some() {
             return Err(EEXIST);
