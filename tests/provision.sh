@@ -11,6 +11,7 @@
 set -euo pipefail
 
 BINDGEN_VERSION=0.72.1
+CARGO_FUZZ_VERSION=0.13.1
 VIRTME_NG_VERSION=1.42
 . "$(dirname "$0")/env.sh"
 
@@ -49,6 +50,12 @@ if ! bindgen --version 2>/dev/null | grep -qx "bindgen $BINDGEN_VERSION"; then
 	log "cargo install bindgen-cli@$BINDGEN_VERSION"
 	LIBCLANG_PATH=/usr/lib/llvm-19/lib \
 		cargo install --locked --quiet "bindgen-cli@$BINDGEN_VERSION"
+fi
+
+# cargo-fuzz, for the bounded fuzzing of the protocol core.
+if ! cargo fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $CARGO_FUZZ_VERSION"; then
+	log "cargo install cargo-fuzz@$CARGO_FUZZ_VERSION"
+	cargo install --locked --quiet "cargo-fuzz@$CARGO_FUZZ_VERSION"
 fi
 
 # virtme-ng in its own venv, so the system Python stays untouched.

@@ -44,6 +44,18 @@ else
 	fail "cargo test"
 fi
 
+step "bounded fuzzing of the protocol core"
+# cargo-fuzz needs unstable compiler flags; the stable toolchain accepts
+# them with RUSTC_BOOTSTRAP=1.  Each target runs for a fixed time.
+for target in rx_packet replay_window; do
+	if (cd src/proto/fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -- \
+		-max_total_time="${OVPN_DCO_FUZZ_SECONDS:-20}") >"$OUT/fuzz-$target.log" 2>&1; then
+		pass "fuzz $target ($(grep -o 'Done [0-9]* runs' "$OUT/fuzz-$target.log"))"
+	else
+		tail -n 30 "$OUT/fuzz-$target.log"; fail "fuzz $target"
+	fi
+done
+
 step "test kernel (debug)"
 if ! KDIR=$(bash tests/kernel.sh debug); then fail "kernel build"; finish; fi
 echo "kernel tree: $KDIR"
