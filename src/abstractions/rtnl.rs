@@ -388,6 +388,25 @@ unsafe extern "C" fn priv_destructor_callback<T: LinkDriver>(dev: *mut bindings:
     unsafe { Priv::<T>::of(ndev) }.free();
 }
 
+/// Calls `f` with a registered device of type `T` and its data, and turns
+/// the result into a C status.
+///
+/// # Safety
+///
+/// `dev` must be a registered device of type `T`, alive during the call.
+unsafe fn call_with_data<T: LinkDriver>(
+    dev: *mut bindings::net_device,
+    f: impl FnOnce(&NetDevice, &T::Data) -> Result,
+) -> kernel::ffi::c_int {
+    // SAFETY: alive during the call, per the caller.
+    let ndev = unsafe { NetDevice::from_raw(dev) };
+    // SAFETY: registered and of type `T`, per the caller.
+    match f(ndev, unsafe { data_in_callback::<T>(ndev) }) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
 /// `ndo_open`.
 ///
 /// # Safety
@@ -397,12 +416,7 @@ unsafe extern "C" fn open_callback<T: LinkDriver>(
     dev: *mut bindings::net_device,
 ) -> kernel::ffi::c_int {
     // SAFETY: ndo_open runs on a registered device of type `T`.
-    let ndev = unsafe { NetDevice::from_raw(dev) };
-    // SAFETY: as above.
-    match T::open(ndev, unsafe { data_in_callback::<T>(ndev) }) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    unsafe { call_with_data::<T>(dev, T::open) }
 }
 
 /// `ndo_stop`.
@@ -414,12 +428,7 @@ unsafe extern "C" fn stop_callback<T: LinkDriver>(
     dev: *mut bindings::net_device,
 ) -> kernel::ffi::c_int {
     // SAFETY: ndo_stop runs on a registered device of type `T`.
-    let ndev = unsafe { NetDevice::from_raw(dev) };
-    // SAFETY: as above.
-    match T::stop(ndev, unsafe { data_in_callback::<T>(ndev) }) {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    unsafe { call_with_data::<T>(dev, T::stop) }
 }
 
 /// `ndo_start_xmit`.
