@@ -47,7 +47,8 @@ fetch_source() {
 		>"$apt/sources.list"
 	local opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o Dir::Etc::sourceparts=-
 		-o "Dir::State::Lists=$apt/lists" -o "Dir::Cache::archives=$apt/archives"
-		-o Dir::State::status=/dev/null -o APT::Get::List-Cleanup=0)
+		-o Dir::State::status=/dev/null -o APT::Get::List-Cleanup=0
+		-o APT::Sandbox::User=root)
 	log "apt-get update ($SUITE, isolated)"
 	apt-get "${opts[@]}" update -qq
 	local ver=$KPKG_VERSION
@@ -65,7 +66,8 @@ fetch_source() {
 
 tarball=$(ls -t "$CACHE/$KPKG"-*.tar.xz 2>/dev/null | head -n1 || true)
 if [ -z "$tarball" ]; then
-	fetch_source
+	# Only the tree's path goes to stdout: apt's chatter goes to stderr.
+	fetch_source >&2
 	tarball=$(ls -t "$CACHE/$KPKG"-*.tar.xz | head -n1)
 fi
 kver=$(basename "$tarball" .tar.xz)

@@ -57,7 +57,9 @@ for target in rx_packet replay_window; do
 done
 
 step "test kernel (debug)"
-if ! KDIR=$(bash tests/kernel.sh debug); then fail "kernel build"; finish; fi
+if ! KDIR=$(bash tests/kernel.sh debug) || [ ! -f "$KDIR/.ovpn-dco-built" ]; then
+	fail "kernel build"; finish
+fi
 echo "kernel tree: $KDIR"
 
 step "module and test client"
