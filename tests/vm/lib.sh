@@ -116,6 +116,21 @@ scenario() {
 	fi
 }
 
+# Checks that the verdict machinery works: a scenario whose kernel log
+# shows a splat must fail even though its function succeeds.  The "splat"
+# is a line written to /dev/kmsg, so no kernel state is harmed.
+harness_selftest() {
+	local out
+	_fake_splat() { echo "BUG: ovpn-dco harness self-test, not a real report" >/dev/kmsg; }
+	out=$(scenario harness-fake-splat _fake_splat)
+	if grep -q '^RESULT FAIL harness-fake-splat: kernel log shows a splat' <<<"$out"; then
+		echo "RESULT PASS harness-detects-splats"
+	else
+		echo "RESULT FAIL harness-detects-splats: a logged BUG went unnoticed"
+		printf '%s\n' "$out" | sed 's/^/  | /'
+	fi
+}
+
 # Removes every namespace and ovpn-dco device the scenarios created.
 cleanup_all() {
 	local ns

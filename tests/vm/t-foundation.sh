@@ -193,6 +193,7 @@ t_autoload() {
 	check "loaded by modprobe" is_loaded
 }
 
+harness_selftest
 scenario load t_load
 scenario link-default-p2p t_link_default_p2p
 scenario link-modes t_link_modes
