@@ -22,7 +22,17 @@
 #include <linux/skbuff.h>
 #include <linux/udp.h>
 #include <linux/version.h>
+#include <crypto/aead.h>
+#include <linux/scatterlist.h>
+#include <net/dst_cache.h>
 #include <net/genetlink.h>
+#include <net/gro_cells.h>
+#include <net/gso.h>
+#include <net/ip6_route.h>
+#include <net/ipv6.h>
+#include <net/route.h>
+#include <net/udp.h>
+#include <net/udp_tunnel.h>
 #include <net/inet_sock.h>
 #include <net/net_namespace.h>
 #include <net/netlink.h>
@@ -96,5 +106,78 @@ u32 ovpn_compat_info_seq(const struct genl_info *info);
 u32 ovpn_compat_cb_portid(const struct netlink_callback *cb);
 u32 ovpn_compat_cb_seq(const struct netlink_callback *cb);
 long *ovpn_compat_cb_args(struct netlink_callback *cb);
+
+/* Data-path wrappers (datapath.c). */
+
+/* The outer addresses of a received UDP packet, network order. */
+struct ovpn_compat_addrs {
+	u16 family;
+	__be16 sport;
+	int ifindex;
+	u8 saddr[16];
+	u8 daddr[16];
+};
+
+bool ovpn_compat_pskb_may_pull(struct sk_buff *skb, unsigned int len);
+int ovpn_compat_skb_cow_head(struct sk_buff *skb, unsigned int headroom);
+bool ovpn_compat_skb_is_gso(const struct sk_buff *skb);
+struct sk_buff *ovpn_compat_skb_gso_segment(struct sk_buff *skb);
+struct sk_buff *ovpn_compat_skb_list_pop_next(struct sk_buff *skb);
+int ovpn_compat_skb_csum_resolve(struct sk_buff *skb);
+void ovpn_compat_skb_rx_prepare(struct sk_buff *skb, struct net_device *dev,
+				__be16 proto);
+void ovpn_compat_skb_udp_addrs(const struct sk_buff *skb,
+			       struct ovpn_compat_addrs *a);
+__be32 ovpn_compat_nexthop4(struct sk_buff *skb);
+void ovpn_compat_nexthop6(struct sk_buff *skb, struct in6_addr *out);
+__be32 ovpn_compat_ip4_saddr(struct sk_buff *skb);
+void ovpn_compat_ip6_saddr(struct sk_buff *skb, struct in6_addr *out);
+void ovpn_compat_sg_set_buf(struct scatterlist *sg, const void *buf,
+			    unsigned int len);
+void ovpn_compat_sg_mark_end(struct scatterlist *sg);
+struct aead_request *ovpn_compat_aead_request_alloc(struct crypto_aead *tfm,
+						    size_t extra, bool atomic);
+void *ovpn_compat_aead_request_ctx(struct aead_request *req);
+void ovpn_compat_aead_request_setup(struct aead_request *req,
+				    struct scatterlist *sg,
+				    unsigned int cryptlen, u8 *iv,
+				    unsigned int assoclen,
+				    crypto_completion_t done);
+void ovpn_compat_crypto_free_aead(struct crypto_aead *tfm);
+unsigned int ovpn_compat_crypto_aead_ivsize(struct crypto_aead *tfm);
+void ovpn_compat_local_bh_disable(void);
+void ovpn_compat_local_bh_enable(void);
+int ovpn_compat_udp_encap_attach(struct socket *sock, void *data,
+				 int (*rcv)(struct sock *, struct sk_buff *));
+void *ovpn_compat_udp_encap_data(struct socket *sock,
+				 int (*rcv)(struct sock *, struct sk_buff *));
+void ovpn_compat_udp_encap_detach(struct socket *sock);
+void *ovpn_compat_sk_user_data(struct sock *sk);
+struct rtable *ovpn_compat_route4(struct sock *sk, __be32 *saddr, __be32 daddr,
+				  __be16 sport, __be16 dport);
+struct dst_entry *ovpn_compat_route6(struct sock *sk, struct in6_addr *saddr,
+				     const struct in6_addr *daddr,
+				     __be16 sport, __be16 dport, int oif);
+struct dst_entry *ovpn_compat_rt4_dst(struct rtable *rt);
+void ovpn_compat_rt4_put(struct rtable *rt);
+void ovpn_compat_dst_release(struct dst_entry *dst);
+void ovpn_compat_dst_cache_reset(struct dst_cache *cache);
+void ovpn_compat_udp4_xmit(struct rtable *rt, struct sock *sk,
+			   struct sk_buff *skb, __be32 saddr, __be32 daddr,
+			   __be16 dport);
+void ovpn_compat_udp6_xmit(struct dst_entry *dst, struct sock *sk,
+			   struct sk_buff *skb, const struct in6_addr *saddr,
+			   const struct in6_addr *daddr, __be16 dport);
+unsigned int ovpn_compat_skb_len(const struct sk_buff *skb);
+unsigned int ovpn_compat_skb_headlen(const struct sk_buff *skb);
+u8 *ovpn_compat_skb_data(const struct sk_buff *skb);
+__be16 ovpn_compat_skb_protocol(const struct sk_buff *skb);
+u64 ovpn_compat_now_ms(void);
+void ovpn_compat_skb_dst_drop(struct sk_buff *skb);
+struct workqueue_struct *ovpn_compat_alloc_wq(void);
+__be32 ovpn_compat_route_nexthop4(struct net *net, __be32 dst);
+void ovpn_compat_route_nexthop6(struct net *net, struct in6_addr *addr);
+struct sk_buff *ovpn_compat_alloc_skb(struct net_device *dev,
+				      unsigned int headroom, unsigned int len);
 
 #endif /* OVPN_DCO_COMPAT_H */

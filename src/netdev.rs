@@ -5,7 +5,9 @@
 use crate::abstractions::netdev::{features, NetDevice};
 use crate::abstractions::rtnl::{DeviceSetup, LinkDriver, LinkOps, LinkPolicy, NewlinkParams};
 use crate::abstractions::skb::SkBuff;
-use crate::peer::{self, PeerSet};
+use crate::abstractions::udp::GroCells;
+use crate::io::{self, DropStats};
+use crate::peer::{self, PeerSet, PeerTables};
 use crate::proto::{netdev as consts, uapi};
 use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
@@ -46,14 +48,22 @@ pub(crate) struct Ovpn {
     mode: Mode,
     #[pin]
     peers: Mutex<PeerSet>,
+    tables: PeerTables,
+    #[pin]
+    gro: GroCells,
+    drops: DropStats,
 }
 
 impl Ovpn {
-    fn new(mode: Mode) -> Result<Pin<KBox<Self>>> {
+    fn new(dev: &NetDevice, mode: Mode) -> Result<Pin<KBox<Self>>> {
+        let p2p = mode == Mode::P2p;
         let ovpn = KBox::pin_init(
             try_pin_init!(Ovpn {
                 mode,
-                peers <- new_mutex!(PeerSet::new()),
+                peers <- new_mutex!(PeerSet::new(p2p)),
+                tables: PeerTables::new(),
+                gro <- GroCells::new(dev),
+                drops: DropStats::default(),
             }),
             GFP_KERNEL,
         )?;
@@ -67,9 +77,24 @@ impl Ovpn {
         self.mode
     }
 
-    /// The device's peers.
+    /// The device's peers (control plane).
     pub(crate) fn peers(&self) -> &Mutex<PeerSet> {
         &self.peers
+    }
+
+    /// The device's peer lookup tables (data path).
+    pub(crate) fn tables(&self) -> &PeerTables {
+        &self.tables
+    }
+
+    /// The device's GRO cells.
+    pub(crate) fn gro(&self) -> &GroCells {
+        &self.gro
+    }
+
+    /// The device's drop counters.
+    pub(crate) fn drops(&self) -> &DropStats {
+        &self.drops
     }
 }
 
@@ -111,7 +136,7 @@ impl LinkDriver for OvpnLink {
         );
     }
 
-    fn newlink(_dev: &NetDevice, params: &NewlinkParams<'_>) -> Result<Pin<KBox<Ovpn>>> {
+    fn newlink(dev: &NetDevice, params: &NewlinkParams<'_>) -> Result<Pin<KBox<Ovpn>>> {
         let mode = match params.data(uapi::IFLA_OVPN_MODE) {
             None => Mode::P2p,
             Some(attr) => match attr.get_u8().and_then(Mode::try_from) {
@@ -125,13 +150,13 @@ impl LinkDriver for OvpnLink {
                 }
             },
         };
-        Ovpn::new(mode)
+        Ovpn::new(dev, mode)
     }
 
     fn dellink(dev: &NetDevice, ovpn: &Ovpn) {
         // From here on no peer can be added; the current ones go with
         // reason TEARDOWN.
-        let peers = ovpn.peers.lock().take_all();
+        let peers = ovpn.peers.lock().take_all(&ovpn.tables);
         for p in peers {
             peer::release(dev, p, uapi::OVPN_DEL_PEER_REASON_TEARDOWN);
         }
@@ -148,9 +173,13 @@ impl LinkDriver for OvpnLink {
         Ok(())
     }
 
-    fn start_xmit(dev: &NetDevice, _ovpn: &Ovpn, skb: SkBuff) {
-        // Without a peer there is nowhere to send: drop and count.
-        dev.stats_tx_dropped();
-        drop(skb);
+    fn start_xmit(dev: &NetDevice, ovpn: &Ovpn, skb: SkBuff) {
+        io::xmit(dev, ovpn, skb);
+    }
+
+    const STAT_NAMES: &'static [&'static CStr] = io::DropStats::NAMES;
+
+    fn stats(ovpn: &Ovpn, out: &mut [u64]) {
+        ovpn.drops.read(out);
     }
 }

@@ -9,11 +9,13 @@
 
 use crate::abstractions::genl::{Dump, GenlInfo, GenlMsg};
 use crate::abstractions::netdev::NetDevice;
-use crate::abstractions::nl::{Attr, Nested};
+use crate::abstractions::nl::{Attr, Nested, Policy};
 use crate::abstractions::rtnl::driver_data;
 use crate::abstractions::socket::{Socket, Transport};
+use crate::crypto::{KeyDir, KeySlot, Slot};
 use crate::netdev::{Mode, Ovpn, OvpnLink};
 use crate::peer::{self, Peer, PeerConfig};
+use crate::proto::aead::{CipherAlg, NONCE_TAIL_LEN};
 use crate::proto::sockaddr::{IpAddr, SockAddr};
 use crate::proto::uapi;
 use crate::proto::wire::PEER_ID_UNDEF;
@@ -162,26 +164,41 @@ fn new_peer(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
             .msg(c"ovpn-dco: an MP peer needs a VPN IPv4 or IPv6 address");
         return Err(EINVAL);
     }
-    let peer = Peer::new(PeerConfig {
-        id,
-        sock,
-        remote,
-        local,
-        vpn4,
-        vpn6,
+    let mut peers = ovpn.peers().lock();
+    let sock = peers.transport(dev, sock).map_err(|e| {
+        reject(
+            info,
+            &sock_attr,
+            c"ovpn-dco: the socket already serves another tunnel",
+            e,
+        )
     })?;
-    let replaced = ovpn.peers().lock().add(peer, p2p).inspect_err(|e| {
-        if *e == EEXIST {
-            info.extack().msg(c"ovpn-dco: a peer with this id exists");
-        }
-    })?;
+    let peer = Peer::new(
+        dev,
+        PeerConfig {
+            id,
+            sock,
+            remote,
+            local,
+            vpn4,
+            vpn6,
+        },
+    );
+    let replaced = peer
+        .and_then(|peer| peers.add(ovpn.tables(), peer))
+        .inspect_err(|e| {
+            if *e == EEXIST {
+                info.extack().msg(c"ovpn-dco: a peer with this id exists");
+            }
+        })?;
+    drop(peers);
     if let Some(old) = replaced {
         peer::release(dev, old, OVPN_DEL_PEER_REASON_TEARDOWN);
     }
     Ok(())
 }
 
-fn set_peer(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
+fn set_peer(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
     use uapi::*;
     let nest = info.nested(OVPN_ATTR_SET_PEER)?;
     let peer = find_peer(info, ovpn, &nest, OVPN_SET_PEER_ATTR_PEER_ID)?;
@@ -190,7 +207,12 @@ fn set_peer(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
         nest.get(OVPN_SET_PEER_ATTR_KEEPALIVE_INTERVAL),
         nest.get(OVPN_SET_PEER_ATTR_KEEPALIVE_TIMEOUT),
     ) {
-        peer.set_keepalive(i.get_u32()?, t.get_u32()?);
+        let (i, t) = (i.get_u32()?, t.get_u32()?);
+        let mut set = ovpn.peers().lock();
+        peer.set_keepalive(i, t);
+        if peer.keepalive_on() {
+            set.start_ticking(dev)?;
+        }
     }
     Ok(())
 }
@@ -199,7 +221,7 @@ fn del_peer(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
     use uapi::*;
     let nest = info.nested(OVPN_ATTR_DEL_PEER)?;
     let id = peer_id(info, &nest, OVPN_DEL_PEER_ATTR_PEER_ID)?;
-    let Some(peer) = ovpn.peers().lock().remove(id) else {
+    let Some(peer) = ovpn.peers().lock().remove(ovpn.tables(), id) else {
         info.extack().msg(c"ovpn-dco: no peer with this id");
         return Err(ENOENT);
     };
@@ -216,14 +238,94 @@ fn get_peer(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
     msg.reply(info)
 }
 
-/// Commands on keys: they need the data channel, which this build lacks.
-/// They still validate the request and report a missing peer.
-fn key_cmd(info: &GenlInfo<'_>, ovpn: &Ovpn, nest_ty: u32, id_ty: u32) -> Result {
-    let nest = info.nested(nest_ty)?;
-    find_peer(info, ovpn, &nest, id_ty)?;
-    info.extack()
-        .msg(c"ovpn-dco: keys are not supported by this build yet");
-    Err(EOPNOTSUPP)
+/// Reads a key slot attribute (the policy checked its range).
+fn slot(attr: Option<Attr<'_>>) -> Result<Slot> {
+    match attr.map(|a| a.get_u8()).transpose()? {
+        None | Some(uapi::OVPN_KEY_SLOT_PRIMARY) => Ok(Slot::Primary),
+        Some(uapi::OVPN_KEY_SLOT_SECONDARY) => Ok(Slot::Secondary),
+        Some(_) => Err(EINVAL),
+    }
+}
+
+/// Reads one direction of a new key.
+fn key_dir<'a>(
+    info: &GenlInfo<'a>,
+    nest: &Nested<'a>,
+    ty: u32,
+    alg: CipherAlg,
+) -> Result<KeyDir<'a>> {
+    use uapi::*;
+    let attr = require(info, nest, ty)?;
+    let dir = info.extack().parse_nested(attr, Policy::key_dir())?;
+    let key = require(info, &dir, OVPN_KEY_DIR_ATTR_CIPHER_KEY)?;
+    if !alg.key_len_ok(key.payload().len()) {
+        return Err(reject(
+            info,
+            &key,
+            c"ovpn-dco: key size does not fit the cipher",
+            EINVAL,
+        ));
+    }
+    let tail = require(info, &dir, OVPN_KEY_DIR_ATTR_NONCE_TAIL)?;
+    let nonce_tail = <[u8; NONCE_TAIL_LEN]>::try_from(tail.payload())
+        .map_err(|_| reject(info, &tail, c"ovpn-dco: nonce tail must be 8 bytes", EINVAL))?;
+    Ok(KeyDir {
+        key: key.payload(),
+        nonce_tail,
+    })
+}
+
+fn new_key(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
+    use uapi::*;
+    let nest = info.nested(OVPN_ATTR_NEW_KEY)?;
+    let peer = find_peer(info, ovpn, &nest, OVPN_NEW_KEY_ATTR_PEER_ID)?;
+    let slot = slot(nest.get(OVPN_NEW_KEY_ATTR_KEY_SLOT))?;
+    let id_attr = require(info, &nest, OVPN_NEW_KEY_ATTR_KEY_ID)?;
+    let key_id = id_attr.get_u8()?;
+    if key_id > crate::proto::wire::KEY_ID_MAX {
+        return Err(reject(
+            info,
+            &id_attr,
+            c"ovpn-dco: key id must be 0..7",
+            EINVAL,
+        ));
+    }
+    let alg_attr = require(info, &nest, OVPN_NEW_KEY_ATTR_CIPHER_ALG)?;
+    let alg = CipherAlg::from_abi(alg_attr.get_u16()?).ok_or_else(|| {
+        reject(
+            info,
+            &alg_attr,
+            c"ovpn-dco: cipher must be AES-GCM or ChaCha20-Poly1305",
+            EINVAL,
+        )
+    })?;
+    let enc = key_dir(info, &nest, OVPN_NEW_KEY_ATTR_ENCRYPT_KEY, alg)?;
+    let dec = key_dir(info, &nest, OVPN_NEW_KEY_ATTR_DECRYPT_KEY, alg)?;
+    let key = KeySlot::new(key_id, alg, &enc, &dec).inspect_err(|_| {
+        info.extack()
+            .msg(c"ovpn-dco: the kernel cannot set up this cipher");
+    })?;
+    // Key changes are serialised with the other peer changes.
+    let _guard = ovpn.peers().lock();
+    peer.keys.install(slot, key)
+}
+
+fn swap_keys(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
+    use uapi::*;
+    let nest = info.nested(OVPN_ATTR_SWAP_KEYS)?;
+    let peer = find_peer(info, ovpn, &nest, OVPN_SWAP_KEYS_ATTR_PEER_ID)?;
+    let _guard = ovpn.peers().lock();
+    peer.keys.swap()
+}
+
+fn del_key(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
+    use uapi::*;
+    let nest = info.nested(OVPN_ATTR_DEL_KEY)?;
+    let peer = find_peer(info, ovpn, &nest, OVPN_DEL_KEY_ATTR_PEER_ID)?;
+    let slot = slot(nest.get(OVPN_DEL_KEY_ATTR_KEY_SLOT))?;
+    let _guard = ovpn.peers().lock();
+    peer.keys.delete(slot);
+    Ok(())
 }
 
 /// Handles one request of the family.
@@ -233,12 +335,12 @@ pub(crate) fn doit(info: &GenlInfo<'_>) -> Result {
     let ovpn = ovpn(&dev)?;
     match u32::from(info.cmd()) {
         OVPN_CMD_NEW_PEER => new_peer(info, &dev, ovpn),
-        OVPN_CMD_SET_PEER => set_peer(info, ovpn),
+        OVPN_CMD_SET_PEER => set_peer(info, &dev, ovpn),
         OVPN_CMD_DEL_PEER => del_peer(info, &dev, ovpn),
         OVPN_CMD_GET_PEER => get_peer(info, ovpn),
-        OVPN_CMD_NEW_KEY => key_cmd(info, ovpn, OVPN_ATTR_NEW_KEY, OVPN_NEW_KEY_ATTR_PEER_ID),
-        OVPN_CMD_SWAP_KEYS => key_cmd(info, ovpn, OVPN_ATTR_SWAP_KEYS, OVPN_SWAP_KEYS_ATTR_PEER_ID),
-        OVPN_CMD_DEL_KEY => key_cmd(info, ovpn, OVPN_ATTR_DEL_KEY, OVPN_DEL_KEY_ATTR_PEER_ID),
+        OVPN_CMD_NEW_KEY => new_key(info, ovpn),
+        OVPN_CMD_SWAP_KEYS => swap_keys(info, ovpn),
+        OVPN_CMD_DEL_KEY => del_key(info, ovpn),
         _ => Err(EOPNOTSUPP),
     }
 }

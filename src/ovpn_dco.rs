@@ -11,6 +11,9 @@
 use kernel::prelude::*;
 
 mod abstractions;
+mod crypto;
+mod io;
+mod keepalive;
 mod netdev;
 mod netlink;
 mod peer;
@@ -32,14 +35,19 @@ module! {
 /// link type goes first: unregistering it deletes every device, whose peers
 /// are announced (reason TEARDOWN) through the family, which must still be
 /// registered then.  Once no device exists, no request can resolve one, so
-/// the family can go.
+/// the family can go.  Then the workqueue is drained (keepalive ticks hold
+/// their device, so none is left by then anyway).  Last, the RCU callbacks that free peers, keys and
+/// table nodes must have run before the module's code goes.
 struct OvpnDco {
     _link: rtnl::Registration<netdev::OvpnLink>,
     _genl: genl::Registration,
+    _wq: abstractions::wq::OwnedQueue,
+    _rcu: abstractions::rcu::BarrierOnDrop,
 }
 
 impl kernel::Module for OvpnDco {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let wq = abstractions::wq::OwnedQueue::new()?;
         let genl = genl::Registration::register()?;
         let link = rtnl::Registration::register()?;
         pr_info!(
@@ -49,6 +57,8 @@ impl kernel::Module for OvpnDco {
         Ok(Self {
             _link: link,
             _genl: genl,
+            _wq: wq,
+            _rcu: abstractions::rcu::BarrierOnDrop,
         })
     }
 }

@@ -9,9 +9,13 @@
 
 mod abi;
 pub(crate) mod bindings;
+pub(crate) mod crypto;
 pub(crate) mod genl;
 pub(crate) mod netdev;
 pub(crate) mod nl;
+pub(crate) mod rcu;
 pub(crate) mod rtnl;
 pub(crate) mod skb;
 pub(crate) mod socket;
+pub(crate) mod udp;
+pub(crate) mod wq;

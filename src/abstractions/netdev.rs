@@ -31,6 +31,24 @@ impl Net {
         self.0.get()
     }
 
+    /// The next hop toward IPv4 address `dst` by this namespace's routes
+    /// (`dst` itself if directly reachable or unroutable).
+    pub(crate) fn nexthop4(&self, dst: [u8; 4]) -> [u8; 4] {
+        // SAFETY: the namespace is alive (type invariant).
+        unsafe { bindings::ovpn_compat_route_nexthop4(self.as_ptr(), u32::from_ne_bytes(dst)) }
+            .to_ne_bytes()
+    }
+
+    /// The next hop toward IPv6 address `dst`, like [`Net::nexthop4`].
+    pub(crate) fn nexthop6(&self, dst: [u8; 16]) -> [u8; 16] {
+        let mut a = bindings::in6_addr::default();
+        a.in6_u.u6_addr8 = dst;
+        // SAFETY: the namespace is alive (type invariant).
+        unsafe { bindings::ovpn_compat_route_nexthop6(self.as_ptr(), &mut a) };
+        // SAFETY: every member of the union is a view of the 16 bytes.
+        unsafe { a.in6_u.u6_addr8 }
+    }
+
     /// Looks up the device with index `ifindex` in this namespace and takes
     /// a reference on it.
     pub(crate) fn dev_get_by_index(&self, ifindex: i32) -> Option<ARef<NetDevice>> {
@@ -123,6 +141,18 @@ impl NetDevice {
         unsafe { bindings::ovpn_compat_dev_dstats_tx_dropped(self.as_ptr()) };
     }
 
+    /// Counts a received packet of `len` bytes in the device stats.
+    pub(crate) fn stats_rx_add(&self, len: usize) {
+        // SAFETY: the device is alive (type invariant).
+        unsafe { bindings::ovpn_compat_dev_dstats_rx_add(self.as_ptr(), len as u32) };
+    }
+
+    /// Counts a dropped received packet in the device stats.
+    pub(crate) fn stats_rx_dropped(&self) {
+        // SAFETY: the device is alive (type invariant).
+        unsafe { bindings::ovpn_compat_dev_dstats_rx_dropped(self.as_ptr()) };
+    }
+
     /// Starts the transmit queues.
     pub(crate) fn tx_start_all_queues(&self) {
         // SAFETY: the device is alive; called from ndo_open under RTNL.
@@ -172,4 +202,20 @@ pub(crate) mod features {
         | bit(bindings::NETIF_F_GSO_SCTP_BIT)
         | bit(bindings::NETIF_F_GSO_UDP_L4_BIT)
         | bit(bindings::NETIF_F_GSO_FRAGLIST_BIT);
+}
+
+/// Milliseconds on a monotonic clock (jiffies resolution).
+pub(crate) fn now_ms() -> u64 {
+    // SAFETY: reads the jiffies counter.
+    unsafe { bindings::ovpn_compat_now_ms() }
+}
+
+/// Runs `f` with bottom halves disabled (as the transmit path expects).
+pub(crate) fn with_bh_disabled<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: paired with the enable below.
+    unsafe { bindings::ovpn_compat_local_bh_disable() };
+    let r = f();
+    // SAFETY: pairs with the disable above.
+    unsafe { bindings::ovpn_compat_local_bh_enable() };
+    r
 }

@@ -61,6 +61,12 @@ impl<'a> Attr<'a> {
         }
     }
 
+    /// The payload as a native-endian `u16`; `EINVAL` on a size mismatch.
+    pub(crate) fn get_u16(&self) -> Result<u16> {
+        let b: [u8; 2] = self.payload().try_into().map_err(|_| EINVAL)?;
+        Ok(u16::from_ne_bytes(b))
+    }
+
     /// The payload as a native-endian `u32`; `EINVAL` on a size mismatch.
     pub(crate) fn get_u32(&self) -> Result<u32> {
         let b: [u8; 4] = self.payload().try_into().map_err(|_| EINVAL)?;
@@ -126,6 +132,17 @@ impl Policy {
         }
         // INVARIANT: the table in netlink_gen.c has `maxtype + 1` entries.
         Some(Self { policy, maxtype })
+    }
+
+    /// The policy of a key direction nest inside `OVPN_ATTR_NEW_KEY`.
+    pub(crate) fn key_dir() -> Self {
+        // SAFETY: returns a static table.
+        let policy = unsafe { bindings::ovpn_compat_key_dir_policy() };
+        // INVARIANT: the table has `OVPN_KEY_DIR_ATTR_MAX + 1` entries.
+        Self {
+            policy,
+            maxtype: crate::proto::uapi::OVPN_KEY_DIR_ATTR_MAX as usize,
+        }
     }
 }
 

@@ -53,6 +53,13 @@ pub(crate) trait LinkDriver: Sized + 'static {
 
     /// `ndo_start_xmit`: the driver owns `skb` from here on.
     fn start_xmit(dev: &NetDevice, data: &Self::Data, skb: SkBuff);
+
+    /// The names of the driver's own statistics (`ethtool -S`), at most
+    /// 31 bytes each.
+    const STAT_NAMES: &'static [&'static CStr];
+
+    /// Fills `out` (one value per [`LinkDriver::STAT_NAMES`] entry).
+    fn stats(data: &Self::Data, out: &mut [u64]);
 }
 
 /// The private area of every device of a [`LinkDriver`]: a pointer to its
@@ -259,6 +266,9 @@ impl<T: LinkDriver> LinkOps<T> {
         let mut ethtool: bindings::ethtool_ops = unsafe { core::mem::zeroed() };
         ethtool.get_drvinfo = Some(get_drvinfo_callback::<T>);
         ethtool.get_link = Some(bindings::ethtool_op_get_link);
+        ethtool.get_sset_count = Some(get_sset_count_callback::<T>);
+        ethtool.get_strings = Some(get_strings_callback::<T>);
+        ethtool.get_ethtool_stats = Some(get_ethtool_stats_callback::<T>);
 
         Self {
             link: Opaque::new(link),
@@ -479,4 +489,64 @@ unsafe extern "C" fn get_drvinfo_callback<T: LinkDriver>(
     copy_cstr(&mut info.driver, T::DRIVER_NAME);
     copy_cstr(&mut info.version, T::VERSION);
     copy_cstr(&mut info.bus_info, c"ovpn");
+}
+
+/// `ethtool_ops.get_sset_count`.
+///
+/// # Safety
+///
+/// Called by ethtool with a valid device.
+unsafe extern "C" fn get_sset_count_callback<T: LinkDriver>(
+    _dev: *mut bindings::net_device,
+    sset: i32,
+) -> i32 {
+    if sset == bindings::ethtool_stringset_ETH_SS_STATS as i32 {
+        T::STAT_NAMES.len() as i32
+    } else {
+        -(bindings::EOPNOTSUPP as i32)
+    }
+}
+
+/// `ethtool_ops.get_strings`.
+///
+/// # Safety
+///
+/// Called by ethtool with a valid device and a buffer of
+/// `ETH_GSTRING_LEN` bytes per string that `get_sset_count` announced.
+unsafe extern "C" fn get_strings_callback<T: LinkDriver>(
+    _dev: *mut bindings::net_device,
+    sset: u32,
+    buf: *mut u8,
+) {
+    if sset != bindings::ethtool_stringset_ETH_SS_STATS {
+        return;
+    }
+    let len = bindings::ETH_GSTRING_LEN as usize;
+    for (i, name) in T::STAT_NAMES.iter().enumerate() {
+        // SAFETY: per the contract the buffer holds `STAT_NAMES.len()`
+        // strings of `len` bytes.
+        let dst = unsafe { core::slice::from_raw_parts_mut(buf.add(i * len).cast(), len) };
+        copy_cstr(dst, name);
+    }
+}
+
+/// `ethtool_ops.get_ethtool_stats`.
+///
+/// # Safety
+///
+/// Called by ethtool with a registered device of type `T` and room for as
+/// many values as `get_sset_count` announced.
+unsafe extern "C" fn get_ethtool_stats_callback<T: LinkDriver>(
+    dev: *mut bindings::net_device,
+    _stats: *mut bindings::ethtool_stats,
+    data: *mut u64,
+) {
+    // SAFETY: per the contract.
+    let out = unsafe { core::slice::from_raw_parts_mut(data, T::STAT_NAMES.len()) };
+    out.fill(0);
+    // SAFETY: ethtool holds a reference on the device for the call.
+    let dev = unsafe { NetDevice::from_raw(dev) };
+    if let Some(d) = driver_data::<T>(dev) {
+        T::stats(d, out);
+    }
 }

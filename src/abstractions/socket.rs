@@ -90,6 +90,23 @@ impl Socket {
         u32::from(self.family) == bindings::AF_INET6
     }
 
+    /// The raw socket.
+    pub(crate) fn as_ptr(&self) -> *mut bindings::socket {
+        self.sock.as_ptr()
+    }
+
+    /// The socket's `struct sock`.
+    pub(crate) fn sk(&self) -> *mut bindings::sock {
+        // SAFETY: the socket is alive (invariant) and its `sk` is set for
+        // an open socket and does not change.
+        unsafe { (*self.sock.as_ptr()).sk }
+    }
+
+    /// Whether `self` and `other` are the same socket.
+    pub(crate) fn same(&self, other: &Socket) -> bool {
+        self.sock == other.sock
+    }
+
     /// The socket's local port, host order (as when it was passed in).
     pub(crate) fn local_port(&self) -> u16 {
         self.local_port

@@ -45,10 +45,10 @@ impl CipherAlg {
     }
 
     /// The kernel crypto API name of the algorithm.
-    pub fn crypto_name(&self) -> &'static str {
+    pub fn crypto_name(&self) -> &'static core::ffi::CStr {
         match self {
-            Self::AesGcm => "gcm(aes)",
-            Self::ChaCha20Poly1305 => "rfc7539(chacha20,poly1305)",
+            Self::AesGcm => c"gcm(aes)",
+            Self::ChaCha20Poly1305 => c"rfc7539(chacha20,poly1305)",
         }
     }
 

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The module's own workqueue: work items of the module run there, and
+//! destroying it at unload waits for every one of them.
+
+use super::bindings;
+use core::ptr;
+use core::sync::atomic::{AtomicPtr, Ordering};
+use kernel::prelude::*;
+use kernel::workqueue::Queue;
+
+/// The queue, set while the module is loaded.
+static QUEUE: AtomicPtr<bindings::workqueue_struct> = AtomicPtr::new(ptr::null_mut());
+
+/// Ownership of the module's workqueue; destroys it (after running what is
+/// queued) when dropped.
+///
+/// # Invariants
+///
+/// While this object exists, `QUEUE` points to a live workqueue.
+pub(crate) struct OwnedQueue(());
+
+impl OwnedQueue {
+    /// Allocates the module's workqueue.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: allocates a workqueue (or returns null).
+        let q = unsafe { bindings::ovpn_compat_alloc_wq() };
+        if q.is_null() {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: set before the owner exists.
+        QUEUE.store(q, Ordering::Release);
+        Ok(Self(()))
+    }
+}
+
+impl Drop for OwnedQueue {
+    fn drop(&mut self) {
+        let q = QUEUE.swap(ptr::null_mut(), Ordering::AcqRel);
+        // SAFETY: `q` is the live queue (invariant); it drains and is
+        // freed.  Nothing queues work once the devices are gone, which the
+        // module ensures by dropping the link type first.
+        unsafe { bindings::destroy_workqueue(q) };
+    }
+}
+
+/// The module's workqueue; `None` outside the module's lifetime.
+pub(crate) fn queue() -> Option<&'static Queue> {
+    let q = QUEUE.load(Ordering::Acquire);
+    if q.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null `QUEUE` is live until `OwnedQueue` is dropped at
+    // module exit, after the last user of the queue (the devices) is gone;
+    // module code cannot run after that.
+    Some(unsafe { Queue::from_raw(q.cast()) })
+}

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The data path: encryption and transmission of the device's packets,
+//! reception and decryption of the tunnel's.
+//!
+//! Nothing here takes a lock other than RCU (and a key's replay window,
+//! per packet, after authentication), and nothing allocates other than
+//! the crypto request.
+
+use crate::abstractions::crypto::{self, Aead, AeadJob, Direction};
+use crate::abstractions::netdev::{now_ms, with_bh_disabled, NetDevice};
+use crate::abstractions::rtnl::driver_data;
+use crate::abstractions::skb::SkBuff;
+use crate::abstractions::udp::{UdpRecv, UdpSock};
+use crate::crypto::{KeySlot, Slot};
+use crate::netdev::{Mode, Ovpn, OvpnLink};
+use crate::peer::{count, Peer, PeerSock};
+use crate::proto::aead::{self as wire_aead, AAD_LEN, OVERHEAD};
+use crate::proto::netdev::{IP_HEADER_MAX_LEN, UDP_HEADER_LEN};
+use crate::proto::sockaddr::{IpAddr, SockAddr};
+use crate::proto::wire::{self, DataV2Header, DATA_V2_HEADER_LEN, PEER_ID_UNDEF};
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::prelude::*;
+use kernel::sync::rcu;
+use kernel::sync::Arc;
+
+/// `ETH_P_IP`.
+const ETH_P_IP: u16 = 0x0800;
+/// `ETH_P_IPV6`.
+const ETH_P_IPV6: u16 = 0x86DD;
+
+/// Why packets were dropped, per device (beyond the stats64 totals).
+#[derive(Default)]
+pub(crate) struct DropStats {
+    /// RX: no peer with the packet's id (or source address).
+    pub(crate) rx_no_peer: AtomicU64,
+    /// RX: no key with the packet's key id.
+    pub(crate) rx_no_key: AtomicU64,
+    /// RX: authentication failed.
+    pub(crate) rx_bad_auth: AtomicU64,
+    /// RX: replayed or too old packet id.
+    pub(crate) rx_replay: AtomicU64,
+    /// RX: malformed packet (too short, not IP, wrong sender).
+    pub(crate) rx_malformed: AtomicU64,
+    /// TX: no peer for the destination.
+    pub(crate) tx_no_peer: AtomicU64,
+    /// TX: no key, or the key's packet ids are used up.
+    pub(crate) tx_no_key: AtomicU64,
+    /// TX: any other failure (memory, route, encryption).
+    pub(crate) tx_error: AtomicU64,
+}
+
+impl DropStats {
+    /// The counters' names for `ethtool -S`, in [`DropStats::read`] order.
+    pub(crate) const NAMES: &'static [&'static CStr] = &[
+        c"rx_drop_no_peer",
+        c"rx_drop_no_key",
+        c"rx_drop_bad_auth",
+        c"rx_drop_replay",
+        c"rx_drop_malformed",
+        c"tx_drop_no_peer",
+        c"tx_drop_no_key",
+        c"tx_drop_error",
+    ];
+
+    /// Reads the counters into `out`.
+    pub(crate) fn read(&self, out: &mut [u64]) {
+        let all = [
+            &self.rx_no_peer,
+            &self.rx_no_key,
+            &self.rx_bad_auth,
+            &self.rx_replay,
+            &self.rx_malformed,
+            &self.tx_no_peer,
+            &self.tx_no_key,
+            &self.tx_error,
+        ];
+        for (o, c) in out.iter_mut().zip(all) {
+            *o = c.load(Ordering::Relaxed);
+        }
+    }
+}
+
+fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+// ---------------------------------------------------------------- TX ----
+
+/// `ndo_start_xmit`: finds the peer and sends each (GSO-segmented) packet.
+pub(crate) fn xmit(dev: &NetDevice, ovpn: &Ovpn, mut skb: SkBuff) {
+    let proto = skb.protocol();
+    let g = rcu::read_lock();
+    let peer = match ovpn.mode() {
+        Mode::P2p => ovpn.tables().p2p(&g),
+        Mode::Mp => match proto {
+            ETH_P_IP if skb.may_pull(20) => {
+                let nh = skb.nexthop4();
+                ovpn.tables().by_vpn4(&nh, &g)
+            }
+            ETH_P_IPV6 if skb.may_pull(40) => {
+                let nh = skb.nexthop6();
+                ovpn.tables().by_vpn6(&nh, &g)
+            }
+            _ => None,
+        },
+    };
+    let Some(peer) = peer.cloned() else {
+        drop(g);
+        bump(&ovpn.drops().tx_no_peer);
+        dev.stats_tx_dropped();
+        return;
+    };
+    drop(g);
+    if proto != ETH_P_IP && proto != ETH_P_IPV6 {
+        dev.stats_tx_dropped();
+        return;
+    }
+    if !skb.is_gso() {
+        send_one(ovpn, peer, skb);
+        return;
+    }
+    match skb.gso_segment() {
+        Ok(segs) => {
+            for seg in segs {
+                send_one(ovpn, peer.clone(), seg);
+            }
+        }
+        Err(_) => {
+            bump(&ovpn.drops().tx_error);
+            dev.stats_tx_dropped();
+        }
+    }
+}
+
+/// Sends the keepalive ping to `peer` (process context).
+pub(crate) fn send_keepalive(ovpn: &Ovpn, peer: Arc<Peer>) {
+    let room = usize::from(crate::proto::netdev::HEADROOM);
+    match SkBuff::new_with(peer.dev(), room, &wire_aead::KEEPALIVE_MAGIC) {
+        Ok(skb) => with_bh_disabled(|| send_one(ovpn, peer, skb)),
+        Err(_) => bump(&ovpn.drops().tx_error),
+    }
+}
+
+/// Encrypts and sends one packet to `peer`.
+fn send_one(ovpn: &Ovpn, peer: Arc<Peer>, mut skb: SkBuff) {
+    let dev = peer.dev();
+    let g = rcu::read_lock();
+    let key = peer.keys.tx(&g);
+    drop(g);
+    let Some(key) = key else {
+        bump(&ovpn.drops().tx_no_key);
+        dev.stats_tx_dropped();
+        return;
+    };
+    let Some(pid) = key.next_tx_id() else {
+        // Used up: the key is useless for TX from now on.
+        peer.keys.delete_if(Slot::Primary, &key);
+        bump(&ovpn.drops().tx_no_key);
+        dev.stats_tx_dropped();
+        return;
+    };
+    let plain_len = skb.len();
+    // The inner route is done with; the outer one replaces it.
+    skb.dst_drop();
+    if skb.checksum_resolve().is_err()
+        || skb
+            .cow_head(OVERHEAD + UDP_HEADER_LEN + IP_HEADER_MAX_LEN + 16)
+            .is_err()
+    {
+        bump(&ovpn.drops().tx_error);
+        dev.stats_tx_dropped();
+        return;
+    }
+    let hdr = DataV2Header::new(key.key_id(), peer.id());
+    match skb.push(OVERHEAD) {
+        Ok(h) => {
+            h[..AAD_LEN].copy_from_slice(&wire_aead::aad(hdr, pid));
+            // The tag is written by the encryption.
+        }
+        Err(_) => {
+            bump(&ovpn.drops().tx_error);
+            dev.stats_tx_dropped();
+            return;
+        }
+    }
+    count(
+        &peer.stats.vpn_tx_bytes,
+        &peer.stats.vpn_tx_packets,
+        plain_len,
+    );
+    let iv = wire_aead::nonce(pid, key.nonce_enc());
+    crypto::run(TxJob { peer, key }, Direction::Encrypt, skb, AAD_LEN, iv);
+}
+
+/// An encryption in flight.
+struct TxJob {
+    peer: Arc<Peer>,
+    key: Arc<KeySlot>,
+}
+
+impl AeadJob for TxJob {
+    fn aead(&self) -> &Aead {
+        self.key.enc()
+    }
+
+    fn complete(self, skb: SkBuff, result: Result) {
+        let peer = &self.peer;
+        let dev = peer.dev();
+        let drops = driver_data::<OvpnLink>(dev).map(|o| o.drops());
+        if result.is_err() {
+            drops.inspect(|d| bump(&d.tx_error));
+            dev.stats_tx_dropped();
+            return;
+        }
+        let len = skb.len();
+        let PeerSock::Udp(sock) = peer.sock() else {
+            // TCP transmission comes with the TCP transport.
+            drops.inspect(|d| bump(&d.tx_error));
+            dev.stats_tx_dropped();
+            return;
+        };
+        let g = rcu::read_lock();
+        let Some(bind) = peer.bind(&g) else {
+            drops.inspect(|d| bump(&d.tx_error));
+            dev.stats_tx_dropped();
+            return;
+        };
+        let sent = sock.send(
+            skb,
+            &bind.remote.ip,
+            bind.remote.port,
+            bind.remote.scope_id,
+            bind.local.as_ref(),
+            peer.dst_cache(),
+        );
+        drop(g);
+        match sent {
+            Ok(()) => {
+                // The tunnel helper counted the packet in the device's
+                // TX stats (as the outer packet it sent).
+                count(&peer.stats.link_tx_bytes, &peer.stats.link_tx_packets, len);
+                peer.mark_tx();
+            }
+            Err(_) => {
+                drops.inspect(|d| bump(&d.tx_error));
+                dev.stats_tx_dropped();
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------- RX ----
+
+/// The receive side of the device's UDP sockets.
+pub(crate) struct OvpnUdp;
+
+impl UdpRecv for OvpnUdp {
+    fn recv(sock: &UdpSock, mut skb: SkBuff) -> Option<SkBuff> {
+        let dev = sock.dev();
+        if !skb.may_pull(UDP_HEADER_LEN + DATA_V2_HEADER_LEN) {
+            // Too short for any OpenVPN packet.
+            dev.stats_rx_dropped();
+            return None;
+        }
+        let head = skb.head();
+        let word = &head[UDP_HEADER_LEN..UDP_HEADER_LEN + DATA_V2_HEADER_LEN];
+        if wire::opcode(word[0]) != wire::OP_DATA_V2 {
+            // Control channel: userspace's.
+            return Some(skb);
+        }
+        let Some(ovpn) = driver_data::<OvpnLink>(dev) else {
+            dev.stats_rx_dropped();
+            return None;
+        };
+        let Some(hdr) = DataV2Header::parse(word) else {
+            bump(&ovpn.drops().rx_malformed);
+            dev.stats_rx_dropped();
+            return None;
+        };
+        let g = rcu::read_lock();
+        let peer = match ovpn.mode() {
+            Mode::P2p => ovpn
+                .tables()
+                .p2p(&g)
+                .filter(|p| hdr.peer_id == PEER_ID_UNDEF || p.id() == hdr.peer_id),
+            Mode::Mp if hdr.peer_id != PEER_ID_UNDEF => ovpn.tables().by_id(hdr.peer_id, &g),
+            // No id: the peer is whoever has this transport address.
+            Mode::Mp => ovpn.tables().by_addr(&skb.udp_addrs().0, &g),
+        };
+        let Some(peer) = peer.cloned() else {
+            drop(g);
+            bump(&ovpn.drops().rx_no_peer);
+            dev.stats_rx_dropped();
+            return None;
+        };
+        let key = peer.keys.rx(hdr.key_id, &g);
+        drop(g);
+        let from = skb.udp_addrs();
+        if skb.pull(UDP_HEADER_LEN).is_err() {
+            dev.stats_rx_dropped();
+            return None;
+        }
+        count(
+            &peer.stats.link_rx_bytes,
+            &peer.stats.link_rx_packets,
+            skb.len(),
+        );
+        let Some(key) = key else {
+            bump(&ovpn.drops().rx_no_key);
+            dev.stats_rx_dropped();
+            return None;
+        };
+        if !skb.may_pull(OVERHEAD) {
+            bump(&ovpn.drops().rx_malformed);
+            dev.stats_rx_dropped();
+            return None;
+        }
+        let h = skb.head();
+        let pid = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+        let iv = wire_aead::nonce(pid, key.nonce_dec());
+        crypto::run(
+            RxJob {
+                peer,
+                key,
+                pid,
+                from,
+            },
+            Direction::Decrypt,
+            skb,
+            AAD_LEN,
+            iv,
+        );
+        None
+    }
+}
+
+/// A decryption in flight.
+struct RxJob {
+    peer: Arc<Peer>,
+    key: Arc<KeySlot>,
+    pid: u32,
+    /// The outer source, and the local address it was sent to.
+    from: (SockAddr, IpAddr),
+}
+
+impl AeadJob for RxJob {
+    fn aead(&self) -> &Aead {
+        self.key.dec()
+    }
+
+    fn complete(self, mut skb: SkBuff, result: Result) {
+        let peer = &self.peer;
+        let dev = peer.dev();
+        let Some(ovpn) = driver_data::<OvpnLink>(dev) else {
+            dev.stats_rx_dropped();
+            return;
+        };
+        let drops = ovpn.drops();
+        if result.is_err() {
+            bump(&drops.rx_bad_auth);
+            dev.stats_rx_dropped();
+            return;
+        }
+        if self.pid == 0 || !self.key.check_replay(self.pid, now_ms()) {
+            bump(&drops.rx_replay);
+            dev.stats_rx_dropped();
+            return;
+        }
+        if skb.pull(OVERHEAD).is_err() {
+            bump(&drops.rx_malformed);
+            dev.stats_rx_dropped();
+            return;
+        }
+        peer.mark_rx();
+        let len = skb.len();
+        count(&peer.stats.vpn_rx_bytes, &peer.stats.vpn_rx_packets, len);
+        if len == wire_aead::KEEPALIVE_MAGIC.len()
+            && skb.may_pull(len)
+            && wire_aead::is_keepalive(skb.head())
+        {
+            // A keepalive: it did its job by arriving (and tells where the
+            // peer is now).
+            if ovpn.mode() == Mode::Mp {
+                float(peer, &self.from);
+            }
+            skb.consume();
+            return;
+        }
+        let proto = match skb.may_pull(1).then(|| skb.head()[0] >> 4) {
+            Some(4) if skb.may_pull(20) => ETH_P_IP,
+            Some(6) if skb.may_pull(40) => ETH_P_IPV6,
+            _ => {
+                bump(&drops.rx_malformed);
+                dev.stats_rx_dropped();
+                return;
+            }
+        };
+        if ovpn.mode() == Mode::Mp {
+            if !from_peer(ovpn, peer, &skb, proto) {
+                // Reverse-path check: the inner source must route to the
+                // sender.
+                bump(&drops.rx_malformed);
+                dev.stats_rx_dropped();
+                return;
+            }
+            // Authentic, fresh and plausible: the peer may have moved.
+            float(peer, &self.from);
+        }
+        skb.rx_prepare(dev, proto);
+        ovpn.gro().receive(skb);
+        dev.stats_rx_add(len);
+    }
+}
+
+/// Moves `peer` to the source of an authenticated packet if it came from
+/// elsewhere (float).
+fn float(peer: &Peer, from: &(SockAddr, IpAddr)) {
+    let (remote, local) = from;
+    let g = rcu::read_lock();
+    let moved = match peer.bind(&g) {
+        Some(b) => !crate::peer::same_endpoint(&b.remote, remote),
+        None => false,
+    };
+    drop(g);
+    if moved && peer.float_to(*remote, *local).is_ok() {
+        pr_debug!("peer {}: floated\n", peer.id());
+        // The address table is updated from process context.
+        if crate::keepalive::refile_later(peer.dev()).is_err() {
+            pr_warn!("peer {}: floated, not re-filed (no memory)\n", peer.id());
+        }
+    }
+}
+
+/// Whether the inner source address of `skb` routes back to `peer` (MP):
+/// either it is the peer's VPN address, or the route toward it goes
+/// through that address (a network behind the peer).
+fn from_peer(ovpn: &Ovpn, peer: &Arc<Peer>, skb: &SkBuff, proto: u16) -> bool {
+    let h = skb.head();
+    let net = peer.dev().net();
+    let g = rcu::read_lock();
+    let is_peer = |o: Option<&Arc<Peer>>| o.is_some_and(|o| Arc::ptr_eq(o, peer));
+    if proto == ETH_P_IP {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(&h[12..16]);
+        is_peer(ovpn.tables().by_vpn4(&a, &g))
+            || is_peer(ovpn.tables().by_vpn4(&net.nexthop4(a), &g))
+    } else {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(&h[8..24]);
+        is_peer(ovpn.tables().by_vpn6(&a, &g))
+            || is_peer(ovpn.tables().by_vpn6(&net.nexthop6(a), &g))
+    }
+}

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Process-context work of a device: keepalive and expiry, and re-filing
+//! floated peers.
+//!
+//! Keepalive and expiry.  While any peer of a device has a keepalive
+//! interval or timeout set, the device ticks once a second on the module's
+//! workqueue: a peer that sent nothing for `interval` seconds gets the
+//! encrypted ping, a peer that sent nothing authentic for `timeout`
+//! seconds is removed with reason EXPIRED (and userspace told).
+
+use crate::abstractions::netdev::{now_ms, NetDevice};
+use crate::abstractions::rtnl::driver_data;
+use crate::abstractions::wq;
+use crate::io;
+use crate::netdev::OvpnLink;
+use crate::peer::{self, Due};
+use crate::proto::uapi;
+use kernel::prelude::*;
+use kernel::sync::aref::ARef;
+use kernel::sync::Arc;
+use kernel::workqueue::{
+    impl_has_delayed_work, impl_has_work, new_delayed_work, new_work, DelayedWork, Work, WorkItem,
+};
+
+/// The tick period.
+const TICK_MS: u32 = 1000;
+
+/// One pending tick of a device; it holds the device until it has run.
+#[pin_data]
+struct Tick {
+    dev: ARef<NetDevice>,
+    #[pin]
+    work: DelayedWork<Tick>,
+}
+
+impl_has_delayed_work! {
+    impl HasDelayedWork<Self> for Tick { self.work }
+}
+
+impl WorkItem for Tick {
+    type Pointer = Arc<Tick>;
+
+    fn run(this: Arc<Tick>) {
+        tick(&this.dev);
+    }
+}
+
+/// Schedules the next tick of `dev`.
+pub(crate) fn schedule(dev: &NetDevice) -> Result {
+    let q = wq::queue().ok_or(ENODEV)?;
+    let t = Arc::pin_init(
+        pin_init!(Tick {
+            dev: dev.into(),
+            work <- new_delayed_work!("ovpn_dco::keepalive"),
+        }),
+        GFP_KERNEL,
+    )?;
+    // A fresh item cannot be queued already.
+    let _ = q.enqueue_delayed(t, kernel::time::msecs_to_jiffies(TICK_MS));
+    Ok(())
+}
+
+fn tick(dev: &NetDevice) {
+    let Some(ovpn) = driver_data::<OvpnLink>(dev) else {
+        return;
+    };
+    let now = now_ms();
+    let mut pings = KVec::new();
+    let mut set = ovpn.peers().lock();
+    let mut active = false;
+    let mut due_ids = KVec::new();
+    for p in set.iter() {
+        match p.keepalive_due(now) {
+            Due::Off => {}
+            Due::Nothing => active = true,
+            Due::Ping => {
+                active = true;
+                if pings.push(p.clone(), GFP_KERNEL).is_err() {
+                    pr_warn!("peer {}: keepalive skipped (no memory)\n", p.id());
+                }
+            }
+            Due::Expired => {
+                if due_ids.push(p.id(), GFP_KERNEL).is_err() {
+                    // Retried on the next tick.
+                    active = true;
+                }
+            }
+        }
+    }
+    // Reserved first, so that every removed peer is also released.
+    let mut expired = KVec::with_capacity(due_ids.len(), GFP_KERNEL).unwrap_or_default();
+    if expired.capacity() < due_ids.len() {
+        // No memory: try again on the next tick.
+        active = true;
+    } else {
+        for id in due_ids {
+            if let Some(p) = set.remove(ovpn.tables(), id) {
+                // Within the reserved capacity: cannot fail.
+                let _ = expired.push(p, GFP_KERNEL);
+            }
+        }
+    }
+    let rearm = active && !set.is_dead() && schedule(dev).is_ok();
+    set.set_ticking(rearm);
+    drop(set);
+    for p in expired {
+        pr_debug!("peer {}: expired\n", p.id());
+        peer::release(dev, p, uapi::OVPN_DEL_PEER_REASON_EXPIRED);
+    }
+    for p in pings {
+        io::send_keepalive(ovpn, p);
+    }
+}
+
+/// A pending re-filing of a device's floated peers.
+#[pin_data]
+struct Refile {
+    dev: ARef<NetDevice>,
+    #[pin]
+    work: Work<Refile>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for Refile { self.work }
+}
+
+impl WorkItem for Refile {
+    type Pointer = Arc<Refile>;
+
+    fn run(this: Arc<Refile>) {
+        if let Some(ovpn) = driver_data::<OvpnLink>(&this.dev) {
+            ovpn.peers().lock().refile(ovpn.tables());
+        }
+    }
+}
+
+/// Re-files the floated peers of `dev` in the transport-address table
+/// from process context.  Callable from softirq context.
+pub(crate) fn refile_later(dev: &NetDevice) -> Result {
+    let q = wq::queue().ok_or(ENODEV)?;
+    let r = Arc::pin_init(
+        pin_init!(Refile {
+            dev: dev.into(),
+            work <- new_work!("ovpn_dco::refile"),
+        }),
+        GFP_ATOMIC,
+    )?;
+    let _ = q.enqueue(r);
+    Ok(())
+}
