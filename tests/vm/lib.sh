@@ -92,12 +92,14 @@ scenario() {
 	echo "=== $name"
 	cleanup_all
 	new_klog >/dev/null
-	local t0=$SECONDS
+	local t0=$SECONDS t1 t2
 	out=$("$func" 2>&1)
 	rc=$?
+	t1=$SECONDS
 	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/  | /'
 	[ "$rc" = 0 ] || why="scenario exited $rc"
 	cleanup_all
+	t2=$SECONDS
 	leaks=$(kmemleak_check)
 	klog=$(new_klog)
 	if grep -Eq "$SPLAT_RE" <<<"$klog"; then
@@ -108,7 +110,7 @@ scenario() {
 		why="${why:+$why; }kmemleak reports leaks"
 		printf '%s\n' "$leaks" | head -n 40 | sed 's/^/  ! /'
 	fi
-	echo "  ($((SECONDS - t0)) s)"
+	echo "  ($((SECONDS - t0)) s: run $((t1 - t0)), cleanup $((t2 - t1)), kmemleak $((SECONDS - t2)))"
 	if [ -z "$why" ]; then
 		echo "RESULT PASS $name"
 	else

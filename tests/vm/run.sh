@@ -20,9 +20,13 @@ TMO=${4:-2400}
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tests/env.sh"
 
+# no5lvl: with 5-level paging (which QEMU's TCG CPU offers) this debug
+# kernel takes a spurious early interrupt during boot that KASAN reports as
+# a wild write in handle_edge_irq, sometimes followed by a panic; 4-level
+# paging boots clean.
 guest_cmd="export REPO='$REPO' KDIR='$KDIR' PATH='$PATH'; bash '$SCRIPT' '$REPO'; echo GUEST-DONE"
 timeout --foreground -k 10 "$TMO" \
-	vng --run "$KDIR" --disable-kvm --cpus 2 --memory 2G --verbose \
+	vng --run "$KDIR" --disable-kvm --cpus 2 --memory 2G --verbose --append no5lvl \
 		--exec "$guest_cmd" </dev/null >"$LOG" 2>&1
 status=$?
 tr -d '\r' <"$LOG" | grep -E '^RESULT (PASS|FAIL) ' || true
