@@ -22,7 +22,7 @@ APT_PACKAGES=(
 	# The VM and what runs inside it.
 	qemu-system-x86 busybox-static iproute2 iputils-ping iperf3 tcpdump
 	jq procps ethtool nftables openvpn wireguard-tools openssl
-	python3-venv
+	python3-venv python3-cryptography
 )
 
 log() { printf 'provision: %s\n' "$*" >&2; }

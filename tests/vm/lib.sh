@@ -143,3 +143,19 @@ cleanup_all() {
 		while read -r dev; do ip link del "$dev" 2>/dev/null; done
 	return 0
 }
+
+# The boot itself must be clean: a splat before any scenario ran means the
+# test kernel or the emulator misbehaves, and what follows cannot be
+# trusted.  One result per scenario file.
+boot_check() {
+	local name klog
+	name=boot-clean-$(basename "$0" .sh)
+	klog=$(new_klog)
+	if grep -Eq "$SPLAT_RE" <<<"$klog"; then
+		printf '%s\n' "$klog" | grep -E -A25 "$SPLAT_RE" | head -n 40 | sed 's/^/  ! /'
+		echo "RESULT FAIL $name: the kernel log shows a splat at boot"
+	else
+		echo "RESULT PASS $name"
+	fi
+}
+boot_check

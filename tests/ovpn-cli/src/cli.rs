@@ -32,6 +32,10 @@ usage: ovpn-cli <command> [options] <arguments>
   del_iface <ifname>
   get_family
   new_peer <dev> <peer_id> <lport> <raddr> <rport> [<vpnaddr> [<vpnaddr6>]] [--local-ip ADDR] [--hold]
+  new_multi_peer <dev> <lport> <peers_file> [--ipv6] [--hold]
+      one UDP socket bound to <lport> (IPv6 dual-stack with --ipv6 or any IPv6 remote)
+      for every peer; <peers_file> lines: <peer_id> <raddr> <rport> <vpnaddr> [<vpnaddr6>]
+      (blank lines and lines starting with # are skipped)
   set_peer <dev> <peer_id> <keepalive_interval> <keepalive_timeout>
   del_peer <dev> <peer_id>
   get_peer <dev> [<peer_id>]
@@ -74,6 +78,37 @@ pub struct NewPeerArgs {
     pub hold: bool,
 }
 
+/// Arguments of `new_multi_peer`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMultiPeerArgs {
+    /// The device.
+    pub dev: Device,
+    /// The local UDP port to bind (0: any), shared by all the peers.
+    pub lport: u16,
+    /// The file listing the peers (see [`parse_peers`]).
+    pub peers_file: PathBuf,
+    /// Bind an IPv6 dual-stack socket even if every remote is IPv4
+    /// (`--ipv6`).
+    pub ipv6: bool,
+    /// Keep running after success so the socket stays open (`--hold`).
+    pub hold: bool,
+}
+
+/// One peer of a `new_multi_peer` peers file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerLine {
+    /// The line number in the file, from 1.
+    pub line: usize,
+    /// The peer id.
+    pub peer_id: u32,
+    /// The peer's address and port.
+    pub remote: SocketAddr,
+    /// The peer's IPv4 address in the tunnel.
+    pub vpn4: Option<Ipv4Addr>,
+    /// The peer's IPv6 address in the tunnel.
+    pub vpn6: Option<Ipv6Addr>,
+}
+
 /// Arguments of `new_key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewKeyArgs {
@@ -114,6 +149,8 @@ pub enum Command {
     GetFamily,
     /// Add a peer.
     NewPeer(NewPeerArgs),
+    /// Add the peers of a file, all on one socket.
+    NewMultiPeer(NewMultiPeerArgs),
     /// Set a peer's keepalive.
     SetPeer {
         /// The device.
@@ -173,8 +210,10 @@ pub enum Command {
 struct Opts {
     /// `--ifindex N`: a raw device index instead of a name.
     ifindex: Option<u32>,
-    /// `--hold`: keep running after `new_peer` succeeds.
+    /// `--hold`: keep running after `new_peer`/`new_multi_peer` succeeds.
     hold: bool,
+    /// `--ipv6`: `new_multi_peer` binds an IPv6 dual-stack socket.
+    ipv6: bool,
     /// `--key-bits N`: the cipher key size.
     key_bits: Option<u32>,
     /// `--count N`: notifications to wait for.
@@ -191,6 +230,7 @@ struct Opts {
 const OPTIONS: &[(&str, bool)] = &[
     ("--ifindex", true),
     ("--hold", false),
+    ("--ipv6", false),
     ("--key-bits", true),
     ("--count", true),
     ("--timeout", true),
@@ -211,6 +251,7 @@ impl Opts {
         match name {
             "--ifindex" => self.ifindex = Some(parse_as("ifindex", v)?),
             "--hold" => self.hold = true,
+            "--ipv6" => self.ipv6 = true,
             "--key-bits" => self.key_bits = Some(parse_as("key bits", v)?),
             "--count" => self.count = Some(parse_as("count", v)?),
             "--timeout" => {
@@ -279,6 +320,70 @@ impl Args<'_> {
             None => Ok(()),
         }
     }
+}
+
+/// Sorts tunnel addresses into the IPv4 and the IPv6 one; `None` if there
+/// is more than one of a family.
+fn vpn_addrs(addrs: &[IpAddr]) -> Option<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
+    let (mut vpn4, mut vpn6) = (None, None);
+    for ip in addrs {
+        match *ip {
+            IpAddr::V4(v4) if vpn4.is_none() => vpn4 = Some(v4),
+            IpAddr::V6(v6) if vpn6.is_none() => vpn6 = Some(v6),
+            _ => return None,
+        }
+    }
+    Some((vpn4, vpn6))
+}
+
+/// The columns of a peers file line, for error messages.
+const PEER_LINE_FORMAT: &str = "<peer_id> <raddr> <rport> <vpnaddr> [<vpnaddr6>]";
+
+/// Parses the text of a `new_multi_peer` peers file: one peer per line,
+/// `<peer_id> <raddr> <rport> <vpnaddr> [<vpnaddr6>]` separated by
+/// whitespace (the columns of the upstream ovpn-dco `udp_peers.txt`, plus
+/// an optional second tunnel address).  The tunnel addresses are one IPv4
+/// and/or one IPv6 address, in either order.  Blank lines and lines whose
+/// first non-blank character is `#` are skipped.  Fails on the first bad
+/// line, naming it, or if there is no peer at all.
+pub fn parse_peers(text: &str) -> Result<Vec<PeerLine>> {
+    let mut peers = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let l = raw.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let bad = |why: String| Error::other(format!("peers file line {line}: {why}"));
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        if !(4..=5).contains(&cols.len()) {
+            return Err(bad(format!(
+                "{} columns, expected {PEER_LINE_FORMAT}",
+                cols.len()
+            )));
+        }
+        let col = |what: &str, v: &str| bad(format!("invalid {what} '{v}'"));
+        let peer_id: u32 = cols[0].parse().map_err(|_| col("peer_id", cols[0]))?;
+        let raddr: IpAddr = cols[1].parse().map_err(|_| col("raddr", cols[1]))?;
+        let rport: u16 = cols[2].parse().map_err(|_| col("rport", cols[2]))?;
+        let addrs = cols[3..]
+            .iter()
+            .map(|v| v.parse().map_err(|_| col("vpnaddr", v)))
+            .collect::<Result<Vec<IpAddr>>>()?;
+        let (vpn4, vpn6) =
+            vpn_addrs(&addrs).ok_or_else(|| bad("at most one IPv4 and one IPv6 vpnaddr".into()))?;
+        peers.push(PeerLine {
+            line,
+            peer_id,
+            remote: SocketAddr::new(raddr, rport),
+            vpn4,
+            vpn6,
+        });
+    }
+    if peers.is_empty() {
+        return Err(Error::other("peers file lists no peer"));
+    }
+    Ok(peers)
 }
 
 /// `P2P`, `MP` or a raw mode number.
@@ -386,18 +491,12 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Command> {
             let lport = a.req("lport")?;
             let raddr: IpAddr = a.req("raddr")?;
             let rport = a.req("rport")?;
-            let (mut vpn4, mut vpn6) = (None, None);
+            let mut addrs = Vec::new();
             while let Some(ip) = a.opt::<IpAddr>("vpnaddr")? {
-                match ip {
-                    IpAddr::V4(v4) if vpn4.is_none() => vpn4 = Some(v4),
-                    IpAddr::V6(v6) if vpn6.is_none() => vpn6 = Some(v6),
-                    _ => {
-                        return Err(Error::usage(
-                            "new_peer: at most one IPv4 and one IPv6 vpnaddr",
-                        ))
-                    }
-                }
+                addrs.push(ip);
             }
+            let (vpn4, vpn6) = vpn_addrs(&addrs)
+                .ok_or_else(|| Error::usage("new_peer: at most one IPv4 and one IPv6 vpnaddr"))?;
             Command::NewPeer(NewPeerArgs {
                 dev,
                 peer_id,
@@ -406,6 +505,16 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Command> {
                 vpn4,
                 vpn6,
                 local_ip: opts.local_ip,
+                hold: opts.hold,
+            })
+        }
+        "new_multi_peer" => {
+            opts.check(cmd, &["--ifindex", "--hold", "--ipv6"])?;
+            Command::NewMultiPeer(NewMultiPeerArgs {
+                dev: a.dev(&opts)?,
+                lport: a.req("lport")?,
+                peers_file: a.req("peers_file")?,
+                ipv6: opts.ipv6,
                 hold: opts.hold,
             })
         }
@@ -601,6 +710,123 @@ mod tests {
         assert!(p("new_peer tun0 1 70000 192.0.2.1 1195").is_err());
         assert!(p("new_peer tun0 1 1194 host 1195").is_err());
         assert!(p("new_peer tun0 1 1194 192.0.2.1").is_err());
+        assert!(p("new_peer tun0 1 1194 192.0.2.1 1195 fd00::2 fd00::3").is_err());
+    }
+
+    #[test]
+    fn new_multi_peer_arguments() {
+        assert_eq!(
+            p("new_multi_peer tun0 1 /tmp/peers.txt").unwrap(),
+            Command::NewMultiPeer(NewMultiPeerArgs {
+                dev: name("tun0"),
+                lport: 1,
+                peers_file: "/tmp/peers.txt".into(),
+                ipv6: false,
+                hold: false,
+            })
+        );
+        let Command::NewMultiPeer(a) =
+            p("new_multi_peer --ipv6 --ifindex 7 1194 peers --hold").unwrap()
+        else {
+            panic!("not new_multi_peer");
+        };
+        assert_eq!(a.dev, Device::Index(7));
+        assert_eq!((a.lport, a.ipv6, a.hold), (1194, true, true));
+        assert_eq!(a.peers_file, PathBuf::from("peers"));
+        assert!(p("new_multi_peer tun0 1").is_err());
+        assert!(p("new_multi_peer tun0 70000 peers").is_err());
+        assert!(p("new_multi_peer tun0 1 peers extra").is_err());
+        assert!(p("new_multi_peer tun0 1 peers --ipv6=yes").is_err());
+        assert!(p("new_multi_peer tun0 1 peers --local-ip 10.0.0.1").is_err());
+        assert!(p("new_peer tun0 1 1 10.0.0.1 1 --ipv6").is_err());
+    }
+
+    #[test]
+    fn peers_file_upstream_format() {
+        // The layout of the upstream ovpn-dco tests/udp_peers.txt.
+        let peers = parse_peers("1 10.10.1.2 1 5.5.5.2\n2 10.10.2.2 1 5.5.5.3\n").unwrap();
+        assert_eq!(
+            peers,
+            vec![
+                PeerLine {
+                    line: 1,
+                    peer_id: 1,
+                    remote: "10.10.1.2:1".parse().unwrap(),
+                    vpn4: Some("5.5.5.2".parse().unwrap()),
+                    vpn6: None,
+                },
+                PeerLine {
+                    line: 2,
+                    peer_id: 2,
+                    remote: "10.10.2.2:1".parse().unwrap(),
+                    vpn4: Some("5.5.5.3".parse().unwrap()),
+                    vpn6: None,
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn peers_file_extensions() {
+        let text = "# id raddr rport vpn4 vpn6\n\
+                    \n\
+                    3\tfd00:0:0:3::2  1194 5.5.5.4 fd55::4\n\
+                    \x20  # indented comment\n\
+                    4 10.10.4.2 1 fd55::5 5.5.5.5\r\n\
+                    16777215 10.10.5.2 65535 fd55::6";
+        let peers = parse_peers(text).unwrap();
+        assert_eq!(peers.len(), 3);
+        assert_eq!(peers[0].line, 3);
+        assert_eq!(peers[0].peer_id, 3);
+        assert_eq!(peers[0].remote, "[fd00:0:0:3::2]:1194".parse().unwrap());
+        assert_eq!(peers[0].vpn4, Some("5.5.5.4".parse().unwrap()));
+        assert_eq!(peers[0].vpn6, Some("fd55::4".parse().unwrap()));
+        // The tunnel addresses may come in either order.
+        assert_eq!(
+            (peers[1].line, peers[1].vpn4, peers[1].vpn6),
+            (
+                5,
+                Some("5.5.5.5".parse().unwrap()),
+                Some("fd55::5".parse().unwrap())
+            )
+        );
+        assert_eq!(
+            (peers[2].peer_id, peers[2].vpn4, peers[2].vpn6),
+            (16777215, None, Some("fd55::6".parse().unwrap()))
+        );
+    }
+
+    #[test]
+    fn peers_file_errors_name_the_line() {
+        let err = |text: &str| parse_peers(text).unwrap_err().to_string();
+        assert_eq!(err(""), "peers file lists no peer");
+        assert_eq!(err("# only a comment\n\n"), "peers file lists no peer");
+        assert!(err("1 10.0.0.2 1\n").starts_with("peers file line 1: 3 columns"));
+        assert!(err("1 10.0.0.2 1 5.5.5.2 fd55::2 x\n").contains("line 1: 6 columns"));
+        assert_eq!(
+            err("1 10.0.0.2 1 5.5.5.2\nx 10.0.0.3 1 5.5.5.3\n"),
+            "peers file line 2: invalid peer_id 'x'"
+        );
+        assert_eq!(
+            err("1 host 1 5.5.5.2"),
+            "peers file line 1: invalid raddr 'host'"
+        );
+        assert_eq!(
+            err("1 10.0.0.2 65536 5.5.5.2"),
+            "peers file line 1: invalid rport '65536'"
+        );
+        assert_eq!(
+            err("1 10.0.0.2 1 5.5.5.2/24"),
+            "peers file line 1: invalid vpnaddr '5.5.5.2/24'"
+        );
+        assert_eq!(
+            err("1 10.0.0.2 1 5.5.5.2 5.5.5.3"),
+            "peers file line 1: at most one IPv4 and one IPv6 vpnaddr"
+        );
+        assert!(matches!(
+            parse_peers("1 10.0.0.2 1 x").unwrap_err(),
+            Error::Other(_)
+        ));
     }
 
     #[test]

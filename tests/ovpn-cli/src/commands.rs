@@ -4,7 +4,7 @@
 
 use std::{
     net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket},
-    os::fd::AsRawFd,
+    os::fd::{AsRawFd, FromRawFd, OwnedFd},
     sync::mpsc,
     time::{Duration, Instant},
 };
@@ -12,7 +12,7 @@ use std::{
 use ovpn_dco_proto::uapi;
 
 use crate::{
-    cli::{Command, Device, NewKeyArgs, NewPeerArgs, USAGE},
+    cli::{self, Command, Device, NewKeyArgs, NewMultiPeerArgs, NewPeerArgs, USAGE},
     error::{Error, Result},
     genl::{self, Family, Ovpn, OvpnMsg},
     keys::KeyBlob,
@@ -29,6 +29,7 @@ pub fn run(cmd: Command) -> Result<i32> {
         Command::DelIface { name } => link::del_iface(&name)?,
         Command::GetFamily => get_family()?,
         Command::NewPeer(args) => new_peer(&args)?,
+        Command::NewMultiPeer(args) => new_multi_peer(&args)?,
         Command::SetPeer {
             dev,
             peer_id,
@@ -85,8 +86,7 @@ fn new_peer(a: &NewPeerArgs) -> Result<()> {
     };
     let sock =
         UdpSocket::bind(bind_addr).map_err(|e| Error::other(format!("bind {bind_addr}: {e}")))?;
-    let fd =
-        u32::try_from(sock.as_raw_fd()).map_err(|_| Error::other("negative socket descriptor"))?;
+    let fd = socket_fd(&sock)?;
     let req = genl::new_peer(
         index,
         &genl::NewPeer {
@@ -103,6 +103,114 @@ fn new_peer(a: &NewPeerArgs) -> Result<()> {
         let lport = sock.local_addr().map(|s| s.port()).unwrap_or(a.lport);
         println!("ready lport={lport}");
         // Keep the socket open (and the peer alive) until killed.
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+    drop(sock);
+    Ok(())
+}
+
+/// The descriptor of `sock` as the `u32` the `SOCKET` attribute carries.
+fn socket_fd(sock: &UdpSocket) -> Result<u32> {
+    u32::try_from(sock.as_raw_fd()).map_err(|_| Error::other("negative socket descriptor"))
+}
+
+/// Fails with the current `errno`, prefixed with `what`, if `rc` is
+/// negative.
+fn os_check(rc: libc::c_int, what: &str) -> Result<libc::c_int> {
+    if rc < 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(Error::other(format!("{what}: {e}")));
+    }
+    Ok(rc)
+}
+
+/// Binds an IPv6 UDP socket to `[::]:lport` with `IPV6_V6ONLY` off, so
+/// that it also sends to and receives from IPv4 addresses (as
+/// IPv4-mapped ones), whatever `net.ipv6.bindv6only` says.  The option
+/// must be set before `bind`, which `std` cannot do.
+fn bind_dual_stack(lport: u16) -> Result<UdpSocket> {
+    // SAFETY: socket(2) takes no pointers.
+    let fd = unsafe { libc::socket(libc::AF_INET6, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    let fd = os_check(fd, "socket(AF_INET6, SOCK_DGRAM)")?;
+    // SAFETY: `fd` was just opened and nothing else owns it.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    let off: libc::c_int = 0;
+    // SAFETY: the option value points to `off`, a live `c_int`, and the
+    // length passed is its size.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_V6ONLY,
+            std::ptr::from_ref(&off).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    os_check(rc, "setsockopt(IPV6_V6ONLY, 0)")?;
+    let addr = libc::sockaddr_in6 {
+        sin6_family: libc::AF_INET6 as libc::sa_family_t,
+        sin6_port: lport.to_be(),
+        sin6_flowinfo: 0,
+        sin6_addr: libc::in6_addr { s6_addr: [0; 16] },
+        sin6_scope_id: 0,
+    };
+    // SAFETY: the address points to `addr`, a live `sockaddr_in6`, and
+    // the length passed is its size.
+    let rc = unsafe {
+        libc::bind(
+            sock.as_raw_fd(),
+            std::ptr::from_ref(&addr).cast(),
+            std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+        )
+    };
+    os_check(rc, &format!("bind [::]:{lport} (dual-stack)"))?;
+    Ok(UdpSocket::from(sock))
+}
+
+/// `new_multi_peer`: reads the peers file, binds one UDP socket to
+/// `lport` (IPv6 dual-stack if `--ipv6` was given or a remote is IPv6,
+/// else IPv4) and adds every peer with it, in file order.  Stops at the
+/// first peer the kernel refuses: the peers added before it stay.
+fn new_multi_peer(a: &NewMultiPeerArgs) -> Result<()> {
+    let text = std::fs::read_to_string(&a.peers_file)
+        .map_err(|e| Error::other(format!("peers file {}: {e}", a.peers_file.display())))?;
+    let peers = cli::parse_peers(&text)?;
+    let index = ifindex(&a.dev)?;
+    let sock = if a.ipv6 || peers.iter().any(|p| p.remote.is_ipv6()) {
+        bind_dual_stack(a.lport)?
+    } else {
+        let bind_addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, a.lport));
+        UdpSocket::bind(bind_addr).map_err(|e| Error::other(format!("bind {bind_addr}: {e}")))?
+    };
+    let fd = socket_fd(&sock)?;
+    let ovpn = Ovpn::connect()?;
+    for p in &peers {
+        let req = genl::new_peer(
+            index,
+            &genl::NewPeer {
+                peer_id: p.peer_id,
+                remote: p.remote,
+                socket_fd: fd,
+                vpn4: p.vpn4,
+                vpn6: p.vpn6,
+                local_ip: None,
+            },
+        )?;
+        // The caller sees which peer failed; the error line itself stays
+        // the one every command prints.
+        ovpn.execute(&req).inspect_err(|_| {
+            eprintln!(
+                "new_multi_peer: peer {} (line {}) failed",
+                p.peer_id, p.line
+            )
+        })?;
+    }
+    if a.hold {
+        let lport = sock.local_addr().map(|s| s.port()).unwrap_or(a.lport);
+        println!("ready lport={lport} peers={}", peers.len());
+        // Keep the socket open (and the peers alive) until killed.
         loop {
             std::thread::sleep(Duration::from_secs(3600));
         }
@@ -197,4 +305,50 @@ fn listen_mcast(count: Option<u64>, timeout: Option<Duration>) -> Result<i32> {
         seen += 1;
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dual-stack socket receives IPv4 datagrams.  Skipped where the
+    /// host has no IPv6.
+    #[test]
+    fn dual_stack_socket_takes_ipv4() {
+        let sock = match bind_dual_stack(0) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("skipped: {e}");
+                return;
+            }
+        };
+        let local = sock.local_addr().unwrap();
+        assert!(local.is_ipv6());
+        assert_ne!(local.port(), 0);
+        sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let v4 = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        v4.send_to(b"ping", (Ipv4Addr::LOCALHOST, local.port()))
+            .unwrap();
+        let mut buf = [0u8; 8];
+        let (n, from) = sock.recv_from(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"ping");
+        let SocketAddr::V6(from) = from else {
+            panic!("sender reported as {from}");
+        };
+        assert_eq!(from.ip().to_ipv4_mapped(), Some(Ipv4Addr::LOCALHOST));
+    }
+
+    /// A port in use is reported with the address.
+    #[test]
+    fn dual_stack_bind_error() {
+        let Ok(first) = bind_dual_stack(0) else {
+            return;
+        };
+        let port = first.local_addr().unwrap().port();
+        let err = bind_dual_stack(port).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("bind [::]:{port} (dual-stack): ")),
+            "{err}"
+        );
+    }
 }

@@ -1,0 +1,282 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Data-path scenarios, run inside the test VM: encrypted traffic between
+# two namespaces over a P2P tunnel, checked by its counters (GET_PEER and
+# `ethtool -S`), not only by ping: exact per-peer byte counts, replayed and
+# tampered datagrams, unknown peers, control packets left to userspace,
+# key rotation under a ping flood, IPv6 inside, GSO (TCP), and peer or
+# device removal while traffic flows.
+set -u
+REPO=${1:?usage: t-datapath.sh REPO}
+. "$REPO/tests/vm/lib.sh"
+PY=/usr/bin/python3
+SEND=$REPO/tests/vm/udp-send.py
+WIRE=$REPO/tests/vm/ovpn-wire.py
+KEY=/tmp/dp.key
+
+insmod "$MOD" 2>/dev/null
+
+# Two namespaces peer0/peer1 joined by a veth (10.10.0.1 <-> 10.10.0.2),
+# each with a P2P ovpn-dco device tun0 (5.5.5.1 <-> 5.5.5.2, and
+# fd55::1 <-> fd55::2 inside), peer id 1 on both ends, UDP 1194/1195,
+# AES-GCM key id 1 in the primary slot.  Inner IPv6 router discovery and
+# multicast (MLD) are off so that only the test's own packets cross the
+# tunnel.
+setup_p2p() {
+	local alg=${1:-aes} bits=${2:-256} i
+	head -c 256 /dev/urandom | base64 -w0 >"$KEY"
+	ip netns add peer0 && ip netns add peer1 || return 1
+	ip link add veth0 netns peer0 type veth peer name veth1 netns peer1 || return 1
+	ip -n peer0 addr add 10.10.0.1/24 dev veth0
+	ip -n peer1 addr add 10.10.0.2/24 dev veth1
+	ip -n peer0 link set veth0 up
+	ip -n peer1 link set veth1 up
+	for i in 0 1; do
+		ip -n peer$i link add tun0 type ovpn-dco || return 1
+		ip netns exec peer$i sysctl -qw net.ipv6.conf.tun0.accept_ra=0 \
+			net.ipv6.conf.tun0.router_solicitations=0 \
+			net.ipv6.conf.tun0.mldv1_unsolicited_report_interval=0
+		ip -n peer$i addr add 5.5.5.$((i + 1))/24 dev tun0
+		ip -n peer$i addr add fd55::$((i + 1))/64 dev tun0 nodad
+		ip -n peer$i link set tun0 multicast off
+		ip -n peer$i link set tun0 up
+	done
+	ip netns exec peer0 "$CLI" new_peer tun0 1 1194 10.10.0.2 1195 || return 1
+	ip netns exec peer1 "$CLI" new_peer tun0 1 1195 10.10.0.1 1194 || return 1
+	ip netns exec peer0 "$CLI" new_key tun0 1 0 1 "$alg" 0 "$KEY" --key-bits "$bits" || return 1
+	ip netns exec peer1 "$CLI" new_key tun0 1 0 1 "$alg" 1 "$KEY" --key-bits "$bits" || return 1
+	# Let the stack's own first packets (if any) go by.
+	sleep 1
+}
+
+# The value of counter NAME in a get_peer line.
+field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<" $2"; }
+# GET_PEER of peer 1 in namespace $1.
+peer_line() { ip netns exec "$1" "$CLI" get_peer tun0 1; }
+# `ethtool -S tun0` counter $2 in namespace $1.
+drop_stat() { ip netns exec "$1" ethtool -S tun0 | awk -v k="$2:" '$1 == k {print $2}'; }
+
+t_ping_counts() {
+	setup_p2p || return 1
+	local a0 a1 b0 b1 n=20 d
+	a0=$(peer_line peer0) && a1=$(peer_line peer1) || return 1
+	ip netns exec peer0 ping -q -c $n -i 0.05 -W 2 5.5.5.2 || return 1
+	b0=$(peer_line peer0) && b1=$(peer_line peer1) || return 1
+	echo "before: $a0"
+	echo "after:  $b0"
+	d() { echo $(($(field "$1" "$3") - $(field "$1" "$2"))); }
+	# 20 echo requests out, 20 replies in; 84-byte IPv4 packets inside,
+	# 24 bytes of OpenVPN framing outside (UDP/IP headers not counted).
+	check "peer0 vpn_tx_packets +$n" '[ "$(d vpn_tx_packets "$a0" "$b0")" = $n ]' || return 1
+	check "peer0 vpn_rx_packets +$n" '[ "$(d vpn_rx_packets "$a0" "$b0")" = $n ]' || return 1
+	check "peer0 vpn_tx_bytes +84n" '[ "$(d vpn_tx_bytes "$a0" "$b0")" = $((84 * n)) ]' || return 1
+	check "peer0 link_tx_bytes +108n" '[ "$(d link_tx_bytes "$a0" "$b0")" = $((108 * n)) ]' || return 1
+	check "peer0 link_rx_bytes +108n" '[ "$(d link_rx_bytes "$a0" "$b0")" = $((108 * n)) ]' || return 1
+	check "peer1 mirrors peer0" '[ "$(d link_rx_packets "$a1" "$b1")" = $n ] && [ "$(d vpn_tx_bytes "$a1" "$b1")" = $((84 * n)) ]' || return 1
+	check "no drops" '[ "$(drop_stat peer0 rx_drop_bad_auth)" = 0 ] && [ "$(drop_stat peer0 rx_drop_replay)" = 0 ]'
+}
+
+t_ciphers() {
+	local c
+	for c in "aes 128" "aes 192" "aes 256" "chachapoly 256"; do
+		cleanup_all
+		setup_p2p $c || return 1
+		ip netns exec peer0 ping -q -c 3 -i 0.2 -W 2 5.5.5.2 >/dev/null ||
+			{ echo "no ping with $c"; return 1; }
+		echo "ok: $c"
+	done
+}
+
+# Captures into $1 one datagram arriving in namespace $2 on $3 for UDP
+# port $4, pinging $6 from namespace $5 until tcpdump has seen one.
+capture() {
+	local pcap=$1 ns=$2 ifc=$3 port=$4 pns=$5 dst=$6 i
+	rm -f "$pcap"
+	ip netns exec "$ns" timeout 60 tcpdump -i "$ifc" -c 1 -U -w "$pcap" "udp dst port $port" 2>/dev/null &
+	local cap=$!
+	for i in $(seq 30); do
+		sleep 0.5
+		kill -0 $cap 2>/dev/null || break
+		ip netns exec "$pns" ping -c 1 -W 1 "$dst" >/dev/null
+	done
+	wait $cap
+	[ -s "$pcap" ]
+}
+
+# One DATA_V2 datagram peer1 sends to peer0.
+capture_one() { capture "$1" peer0 veth0 1194 peer1 5.5.5.1; }
+
+# The module against an independent implementation of the wire format
+# (tests/vm/ovpn-wire.py, Python's AEADs): what peer0 sends opens with
+# peer1's keys, and a packet sealed as peer1 would seal it is accepted by
+# peer0 and answered.
+t_wire_interop() {
+	local c out v0 v1
+	for c in "aes 256" "aes 128" "chachapoly 256"; do
+		cleanup_all
+		setup_p2p $c || return 1
+		capture /tmp/dp.pcap peer1 veth1 1195 peer0 5.5.5.2 || return 1
+		out=$($PY "$WIRE" open /tmp/dp.pcap "$KEY" 1 $c) || { echo "$c: cannot open the module's packet"; return 1; }
+		echo "$c: module -> python: $out"
+		check "$c: inner packet as sent" 'grep -q "inner IPv4 5.5.5.1 -> 5.5.5.2 proto 1" <<<"$out"' || return 1
+		v0=$(field vpn_rx_packets "$(peer_line peer0)")
+		ip netns exec peer1 $PY "$WIRE" ping "$KEY" 1 $c 1 1 1000 5.5.5.2 5.5.5.1 40000 10.10.0.1 1194 || return 1
+		sleep 1
+		v1=$(field vpn_rx_packets "$(peer_line peer0)")
+		echo "$c: python -> module: vpn_rx_packets $v0 -> $v1"
+		check "$c: the module accepted python's packet" '[ $((v1 - v0)) = 1 ]' || return 1
+		check "$c: no auth drops" '[ "$(drop_stat peer0 rx_drop_bad_auth)" = 0 ]' || return 1
+	done
+}
+
+t_replay() {
+	setup_p2p || return 1
+	capture_one /tmp/dp.pcap || return 1
+	local r0 v0 r1 v1
+	r0=$(drop_stat peer0 rx_drop_replay)
+	v0=$(field vpn_rx_packets "$(peer_line peer0)")
+	ip netns exec peer1 $PY "$SEND" replay /tmp/dp.pcap 10.10.0.1 1194 || return 1
+	ip netns exec peer1 $PY "$SEND" replay /tmp/dp.pcap 10.10.0.1 1194 || return 1
+	sleep 1
+	r1=$(drop_stat peer0 rx_drop_replay)
+	v1=$(field vpn_rx_packets "$(peer_line peer0)")
+	echo "rx_drop_replay $r0 -> $r1, vpn_rx_packets $v0 -> $v1"
+	check "both replays dropped as replays" '[ $((r1 - r0)) = 2 ]' || return 1
+	check "nothing delivered" '[ "$v1" = "$v0" ]' || return 1
+	check "tunnel still up" 'ip netns exec peer0 ping -c 2 -W 2 5.5.5.2 >/dev/null'
+}
+
+t_tamper() {
+	setup_p2p || return 1
+	capture_one /tmp/dp.pcap || return 1
+	local a0 a1 v0 v1
+	a0=$(drop_stat peer0 rx_drop_bad_auth)
+	v0=$(field vpn_rx_packets "$(peer_line peer0)")
+	ip netns exec peer1 $PY "$SEND" replay /tmp/dp.pcap 10.10.0.1 1194 --flip || return 1
+	sleep 1
+	a1=$(drop_stat peer0 rx_drop_bad_auth)
+	v1=$(field vpn_rx_packets "$(peer_line peer0)")
+	echo "rx_drop_bad_auth $a0 -> $a1"
+	check "tampered datagram fails authentication" '[ $((a1 - a0)) = 1 ]' || return 1
+	check "nothing delivered" '[ "$v1" = "$v0" ]' || return 1
+	check "tunnel still up" 'ip netns exec peer0 ping -c 2 -W 2 5.5.5.2 >/dev/null'
+}
+
+t_foreign_packets() {
+	setup_p2p || return 1
+	local p0 p1 m0 m1
+	p0=$(drop_stat peer0 rx_drop_no_peer)
+	m0=$(drop_stat peer0 rx_drop_malformed)
+	# DATA_V2 for peer id 0x4d (not ours), key 0, with some bytes.
+	ip netns exec peer1 $PY "$SEND" raw 4800004d0000000100112233445566778899aabbccddeeff0011223344 10.10.0.1 1194 || return 1
+	# DATA_V2 for our peer id 1 and key id 1, shorter than the AEAD
+	# overhead.
+	ip netns exec peer1 $PY "$SEND" raw 49000001000000020011 10.10.0.1 1194 || return 1
+	# A control packet (P_CONTROL_V1): for userspace, queued on the socket.
+	ip netns exec peer1 $PY "$SEND" raw 2000112233445566770000000000 10.10.0.1 1194 || return 1
+	sleep 1
+	p1=$(drop_stat peer0 rx_drop_no_peer)
+	m1=$(drop_stat peer0 rx_drop_malformed)
+	echo "no_peer $p0 -> $p1, malformed $m0 -> $m1"
+	ip netns exec peer0 ss -Huanm 'sport = :1194'
+	check "unknown peer id dropped" '[ $((p1 - p0)) = 1 ]' || return 1
+	check "short packet dropped" '[ $((m1 - m0)) = 1 ]' || return 1
+	check "control packet left for userspace" \
+		'[ "$(ip netns exec peer0 ss -Huan "sport = :1194" | awk "{print \$2}")" -gt 0 ]'
+}
+
+t_ipv6_inner() {
+	setup_p2p || return 1
+	ip netns exec peer0 ping -6 -c 3 -i 0.2 -W 2 fd55::2 || return 1
+	ip netns exec peer1 ping -6 -c 3 -i 0.2 -W 2 -s 1300 fd55::1 || return 1
+}
+
+t_key_rotation() {
+	setup_p2p || return 1
+	local out
+	ip netns exec peer0 ping -q -f -c 2000 -w 90 5.5.5.2 >/tmp/dp.flood 2>&1 &
+	local flood=$!
+	sleep 2
+	# New key id 2 in the secondary slot of both ends, swap both, then
+	# delete the old key (now secondary) on both: no packet may be lost.
+	ip netns exec peer0 "$CLI" new_key tun0 1 1 2 chachapoly 0 "$KEY" || return 1
+	ip netns exec peer1 "$CLI" new_key tun0 1 1 2 chachapoly 1 "$KEY" || return 1
+	ip netns exec peer0 "$CLI" swap_keys tun0 1 || return 1
+	ip netns exec peer1 "$CLI" swap_keys tun0 1 || return 1
+	sleep 1
+	ip netns exec peer0 "$CLI" del_key tun0 1 1 || return 1
+	ip netns exec peer1 "$CLI" del_key tun0 1 1 || return 1
+	wait $flood
+	out=$(cat /tmp/dp.flood)
+	echo "$out" | tail -n 3
+	check "2000 sent, 2000 received" 'grep -q "2000 packets transmitted, 2000 received" <<<"$out"' || return 1
+	check "no auth or key drops" '[ "$(drop_stat peer0 rx_drop_bad_auth)" = 0 ] && [ "$(drop_stat peer1 rx_drop_no_key)" = 0 ]' || return 1
+	# Only the new key is left: traffic still flows.
+	check "new key works" 'ip netns exec peer0 ping -c 2 -W 2 5.5.5.2 >/dev/null' || return 1
+	# With no key at all, TX drops and counts.
+	ip netns exec peer0 "$CLI" del_key tun0 1 0 || return 1
+	ip netns exec peer0 ping -c 2 -W 1 5.5.5.2 >/dev/null
+	check "TX without a key counted" '[ "$(drop_stat peer0 tx_drop_no_key)" -ge 2 ]'
+}
+
+t_gso_tcp() {
+	setup_p2p || return 1
+	ip netns exec peer1 timeout 40 iperf3 -s -1 -B 5.5.5.2 >/dev/null 2>&1 &
+	local srv=$!
+	sleep 1
+	local out
+	out=$(ip netns exec peer0 timeout 40 iperf3 -c 5.5.5.2 -t 3 -J 2>&1)
+	wait $srv
+	local bps
+	bps=$(jq -r '.end.sum_received.bits_per_second // 0' <<<"$out" 2>/dev/null)
+	echo "TCP through the tunnel: $bps bit/s"
+	check "TCP data went through" '[ "${bps%.*}" -gt 100000 ]' || return 1
+	check "no auth drops" '[ "$(drop_stat peer1 rx_drop_bad_auth)" = 0 ]'
+}
+
+# Starts an 8-second flood ping from namespace $1 to $2 (its PID in FLOOD)
+# and lets it run for 3 s.
+flood() {
+	ip netns exec "$1" ping -q -f -w 8 "$2" >/dev/null 2>&1 &
+	FLOOD=$!
+	sleep 3
+}
+
+t_del_peer_flood() {
+	setup_p2p || return 1
+	flood peer0 5.5.5.2
+	ip netns exec peer0 "$CLI" del_peer tun0 1 || return 1
+	ip netns exec peer1 "$CLI" del_peer tun0 1 || return 1
+	wait $FLOOD
+	check "peer gone" '! ip netns exec peer0 "$CLI" get_peer tun0 1 2>/dev/null' || return 1
+	check "TX now counts no peer" '[ "$(drop_stat peer0 tx_drop_no_peer)" -gt 0 ]'
+}
+
+t_dellink_flood() {
+	setup_p2p || return 1
+	ip netns exec peer0 "$CLI" listen_mcast --count 1 --timeout 30 >/tmp/dp.ntf 2>/dev/null &
+	local l=$!
+	flood peer1 5.5.5.1
+	ip -n peer0 link del tun0 || return 1
+	wait $l || { echo "no notification"; return 1; }
+	check "TEARDOWN notification" 'grep -q "peer_id=1 reason=teardown" /tmp/dp.ntf' || return 1
+	ip netns del peer0 || return 1
+	wait $FLOOD
+	check "the sender survives" 'ip -n peer1 link show tun0 >/dev/null'
+}
+
+scenario dp-ping-counts t_ping_counts
+scenario dp-ciphers t_ciphers
+scenario dp-wire-interop t_wire_interop
+scenario dp-replay t_replay
+scenario dp-tamper t_tamper
+scenario dp-foreign-packets t_foreign_packets
+scenario dp-ipv6-inner t_ipv6_inner
+scenario dp-key-rotation-flood t_key_rotation
+scenario dp-gso-tcp t_gso_tcp
+scenario dp-keepalive-expiry t_keepalive_expiry
+scenario dp-del-peer-flood t_del_peer_flood
+scenario dp-dellink-flood t_dellink_flood
+cleanup_all
+rmmod ovpn_dco_v2 2>/dev/null

@@ -1,0 +1,34 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Data channel scenarios, run inside the test VM: tests/netns-test.sh
+# (traffic through ovpn-dco tunnels between network namespaces, checked
+# by ping and by the GET_PEER counters): P2P over IPv4 and over IPv6 (with
+# ChaCha20-Poly1305), and an MP server with three clients over IPv4 and
+# over IPv6.  The other ciphers and key sizes are covered by t-datapath.sh
+# (dp-ciphers, dp-wire-interop), which keeps this file's VM time down.
+set -u
+REPO=${1:?usage: t-netns.sh REPO}
+. "$REPO/tests/vm/lib.sh"
+
+insmod "$MOD" 2>/dev/null
+
+# Floods are slow in the emulated debug guest: give them time.
+export PING_DEADLINE=${PING_DEADLINE:-60}
+
+# Runs tests/netns-test.sh with the client and module of this tree.
+netns_test() {
+	CLI=$CLI MOD=$MOD bash "$REPO/tests/netns-test.sh" "$@"
+}
+
+t_p2p_aes256() { netns_test -c aes -b 256; }
+t_p2p_ipv6_chachapoly() { netns_test -6 -c chachapoly; }
+t_mp_3_clients() { NUM_PEERS=3 netns_test -m; }
+t_mp_ipv6_transport() { NUM_PEERS=3 netns_test -m -6; }
+
+scenario p2p-aes256 t_p2p_aes256
+scenario p2p-ipv6-chachapoly t_p2p_ipv6_chachapoly
+scenario mp-3-clients t_mp_3_clients
+scenario mp-ipv6-transport t_mp_ipv6_transport
+cleanup_all
+rmmod ovpn_dco_v2 2>/dev/null
