@@ -266,6 +266,32 @@ t_dellink_flood() {
 	check "the sender survives" 'ip -n peer1 link show tun0 >/dev/null'
 }
 
+t_keepalive_expiry() {
+	setup_p2p || return 1
+	local a b ra rb
+	ip netns exec peer0 "$CLI" set_peer tun0 1 1 5 || return 1
+	ip netns exec peer1 "$CLI" set_peer tun0 1 1 5 || return 1
+	rx_delivered() { ip -n peer0 -s -j link show tun0 | jq '.[0].stats64.rx.packets'; }
+	a=$(peer_line peer0) && ra=$(rx_delivered)
+	sleep 7
+	b=$(peer_line peer0) || { echo "peer0 lost its peer despite keepalives"; return 1; }
+	rb=$(rx_delivered)
+	echo "idle 7 s: $a"
+	echo "      ->  $b"
+	check "pings received (>= 4 in 7 s)" '[ $(($(field vpn_rx_packets "$b") - $(field vpn_rx_packets "$a"))) -ge 4 ]' || return 1
+	check "pings sent" '[ $(($(field link_tx_packets "$b") - $(field link_tx_packets "$a"))) -ge 4 ]' || return 1
+	check "pings not delivered to the stack" '[ "$ra" = "$rb" ]' || return 1
+	# peer1 forgets its peer: no more pings, so peer0's times out.
+	ip netns exec peer0 "$CLI" listen_mcast --count 1 --timeout 30 >/tmp/dp.ntf 2>/tmp/dp.ntf.err &
+	local l=$!
+	sleep 1
+	ip netns exec peer1 "$CLI" del_peer tun0 1 || return 1
+	wait $l || { echo "no notification"; cat /tmp/dp.ntf.err; return 1; }
+	cat /tmp/dp.ntf
+	check "EXPIRED notification" 'grep -q "peer_id=1 reason=expired" /tmp/dp.ntf' || return 1
+	check "peer removed" '! ip netns exec peer0 "$CLI" get_peer tun0 1 2>/dev/null'
+}
+
 scenario dp-ping-counts t_ping_counts
 scenario dp-ciphers t_ciphers
 scenario dp-wire-interop t_wire_interop
