@@ -101,16 +101,6 @@ void ovpn_compat_nexthop6(struct sk_buff *skb, struct in6_addr *out)
 		*out = *rt6_nexthop(rt, &ipv6_hdr(skb)->daddr);
 }
 
-__be32 ovpn_compat_ip4_saddr(struct sk_buff *skb)
-{
-	return ip_hdr(skb)->saddr;
-}
-
-void ovpn_compat_ip6_saddr(struct sk_buff *skb, struct in6_addr *out)
-{
-	*out = ipv6_hdr(skb)->saddr;
-}
-
 /* scatterlists */
 
 void ovpn_compat_sg_set_buf(struct scatterlist *sg, const void *buf,
@@ -205,21 +195,6 @@ int ovpn_compat_udp_encap_attach(struct socket *sock, void *data,
 	return ret;
 }
 
-/* The user data of @sock if it is in encapsulation mode with @rcv. */
-void *ovpn_compat_udp_encap_data(struct socket *sock,
-				 int (*rcv)(struct sock *, struct sk_buff *))
-{
-	struct sock *sk = sock->sk;
-	void *data = NULL;
-
-	lock_sock(sk);
-	if (READ_ONCE(udp_sk(sk)->encap_rcv) == rcv)
-		data = rcu_dereference_protected(sk->sk_user_data,
-						 lockdep_sock_is_held(sk));
-	release_sock(sk);
-	return data;
-}
-
 /* Undoes ovpn_compat_udp_encap_attach(); readers of the user data may
  * still run until an RCU grace period has passed.
  */
@@ -288,16 +263,6 @@ struct dst_entry *ovpn_compat_route6(struct sock *sk, struct in6_addr *saddr,
 struct dst_entry *ovpn_compat_rt4_dst(struct rtable *rt)
 {
 	return &rt->dst;
-}
-
-void ovpn_compat_rt4_put(struct rtable *rt)
-{
-	ip_rt_put(rt);
-}
-
-void ovpn_compat_dst_release(struct dst_entry *dst)
-{
-	dst_release(dst);
 }
 
 void ovpn_compat_dst_cache_reset(struct dst_cache *cache)

@@ -130,8 +130,6 @@ void ovpn_compat_skb_udp_addrs(const struct sk_buff *skb,
 			       struct ovpn_compat_addrs *a);
 __be32 ovpn_compat_nexthop4(struct sk_buff *skb);
 void ovpn_compat_nexthop6(struct sk_buff *skb, struct in6_addr *out);
-__be32 ovpn_compat_ip4_saddr(struct sk_buff *skb);
-void ovpn_compat_ip6_saddr(struct sk_buff *skb, struct in6_addr *out);
 void ovpn_compat_sg_set_buf(struct scatterlist *sg, const void *buf,
 			    unsigned int len);
 void ovpn_compat_sg_mark_end(struct scatterlist *sg);
@@ -149,8 +147,6 @@ void ovpn_compat_local_bh_disable(void);
 void ovpn_compat_local_bh_enable(void);
 int ovpn_compat_udp_encap_attach(struct socket *sock, void *data,
 				 int (*rcv)(struct sock *, struct sk_buff *));
-void *ovpn_compat_udp_encap_data(struct socket *sock,
-				 int (*rcv)(struct sock *, struct sk_buff *));
 void ovpn_compat_udp_encap_detach(struct socket *sock);
 void *ovpn_compat_sk_user_data(struct sock *sk);
 struct rtable *ovpn_compat_route4(struct sock *sk, __be32 *saddr, __be32 daddr,
@@ -159,8 +155,6 @@ struct dst_entry *ovpn_compat_route6(struct sock *sk, struct in6_addr *saddr,
 				     const struct in6_addr *daddr,
 				     __be16 sport, __be16 dport, int oif);
 struct dst_entry *ovpn_compat_rt4_dst(struct rtable *rt);
-void ovpn_compat_rt4_put(struct rtable *rt);
-void ovpn_compat_dst_release(struct dst_entry *dst);
 void ovpn_compat_dst_cache_reset(struct dst_cache *cache);
 void ovpn_compat_udp4_xmit(struct rtable *rt, struct sock *sk,
 			   struct sk_buff *skb, __be32 saddr, __be32 daddr,

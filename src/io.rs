@@ -278,6 +278,8 @@ impl UdpRecv for OvpnUdp {
             dev.stats_rx_dropped();
             return None;
         };
+        // The outer source, and the local address it was sent to.
+        let from = skb.udp_addrs();
         let g = rcu::read_lock();
         let peer = match ovpn.mode() {
             Mode::P2p => ovpn
@@ -286,7 +288,7 @@ impl UdpRecv for OvpnUdp {
                 .filter(|p| hdr.peer_id == PEER_ID_UNDEF || p.id() == hdr.peer_id),
             Mode::Mp if hdr.peer_id != PEER_ID_UNDEF => ovpn.tables().by_id(hdr.peer_id, &g),
             // No id: the peer is whoever has this transport address.
-            Mode::Mp => ovpn.tables().by_addr(&skb.udp_addrs().0, &g),
+            Mode::Mp => ovpn.tables().by_addr(&from.0, &g),
         };
         let Some(peer) = peer.cloned() else {
             drop(g);
@@ -296,7 +298,6 @@ impl UdpRecv for OvpnUdp {
         };
         let key = peer.keys.rx(hdr.key_id, &g);
         drop(g);
-        let from = skb.udp_addrs();
         if skb.pull(UDP_HEADER_LEN).is_err() {
             dev.stats_rx_dropped();
             return None;
