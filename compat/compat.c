@@ -109,6 +109,12 @@ void ovpn_compat_setup_bitfields(struct net_device *dev)
 {
 	dev->lltx = true;
 	dev->pcpu_stat_type = NETDEV_PCPU_STAT_DSTATS;
+	/* No qdisc: the device queues nothing, it encrypts and sends. */
+	dev->priv_flags |= IFF_NO_QUEUE;
+	/* Keep the route on packets handed to ndo_start_xmit: in MP mode the
+	 * peer is found by the route's gateway.
+	 */
+	netif_keep_dst(dev);
 }
 
 struct socket *ovpn_compat_sockfd_lookup(int fd, int *err)

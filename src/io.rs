@@ -29,29 +29,47 @@ const ETH_P_IP: u16 = 0x0800;
 /// `ETH_P_IPV6`.
 const ETH_P_IPV6: u16 = 0x86DD;
 
-/// Why packets were dropped, per device (beyond the stats64 totals).
-#[derive(Default)]
-pub(crate) struct DropStats {
+/// Why a packet was dropped (the index of its counter in [`DropStats`]).
+#[derive(Clone, Copy)]
+pub(crate) enum Reason {
     /// RX: no peer with the packet's id (or source address).
-    pub(crate) rx_no_peer: AtomicU64,
+    RxNoPeer,
     /// RX: no key with the packet's key id.
-    pub(crate) rx_no_key: AtomicU64,
+    RxNoKey,
     /// RX: authentication failed.
-    pub(crate) rx_bad_auth: AtomicU64,
+    RxBadAuth,
     /// RX: replayed or too old packet id.
-    pub(crate) rx_replay: AtomicU64,
+    RxReplay,
     /// RX: malformed packet (too short, not IP, wrong sender).
-    pub(crate) rx_malformed: AtomicU64,
+    RxMalformed,
     /// TX: no peer for the destination.
-    pub(crate) tx_no_peer: AtomicU64,
+    TxNoPeer,
     /// TX: no key, or the key's packet ids are used up.
-    pub(crate) tx_no_key: AtomicU64,
+    TxNoKey,
     /// TX: any other failure (memory, route, encryption).
-    pub(crate) tx_error: AtomicU64,
+    TxError,
 }
 
+impl Reason {
+    fn is_rx(self) -> bool {
+        matches!(
+            self,
+            Reason::RxNoPeer
+                | Reason::RxNoKey
+                | Reason::RxBadAuth
+                | Reason::RxReplay
+                | Reason::RxMalformed
+        )
+    }
+}
+
+/// Why packets were dropped, per device (beyond the stats64 totals): one
+/// counter per [`Reason`].
+#[derive(Default)]
+pub(crate) struct DropStats([AtomicU64; DropStats::NAMES.len()]);
+
 impl DropStats {
-    /// The counters' names for `ethtool -S`, in [`DropStats::read`] order.
+    /// The counters' names for `ethtool -S`, in [`Reason`] order.
     pub(crate) const NAMES: &'static [&'static CStr] = &[
         c"rx_drop_no_peer",
         c"rx_drop_no_key",
@@ -65,24 +83,24 @@ impl DropStats {
 
     /// Reads the counters into `out`.
     pub(crate) fn read(&self, out: &mut [u64]) {
-        let all = [
-            &self.rx_no_peer,
-            &self.rx_no_key,
-            &self.rx_bad_auth,
-            &self.rx_replay,
-            &self.rx_malformed,
-            &self.tx_no_peer,
-            &self.tx_no_key,
-            &self.tx_error,
-        ];
-        for (o, c) in out.iter_mut().zip(all) {
+        for (o, c) in out.iter_mut().zip(&self.0) {
             *o = c.load(Ordering::Relaxed);
         }
     }
 }
 
-fn bump(c: &AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
+/// Counts a packet of `dev` dropped for `why`: in the device's stats64 and
+/// in its counter by reason.  (The caller frees the packet, usually by
+/// dropping it.)
+fn dropped(dev: &NetDevice, why: Reason) {
+    if let Some(ovpn) = driver_data::<OvpnLink>(dev) {
+        ovpn.drops().0[why as usize].fetch_add(1, Ordering::Relaxed);
+    }
+    if why.is_rx() {
+        dev.stats_rx_dropped();
+    } else {
+        dev.stats_tx_dropped();
+    }
 }
 
 // ---------------------------------------------------------------- TX ----
@@ -107,57 +125,51 @@ pub(crate) fn xmit(dev: &NetDevice, ovpn: &Ovpn, mut skb: SkBuff) {
     };
     let Some(peer) = peer.cloned() else {
         drop(g);
-        bump(&ovpn.drops().tx_no_peer);
-        dev.stats_tx_dropped();
+        dropped(dev, Reason::TxNoPeer);
         return;
     };
     drop(g);
     if proto != ETH_P_IP && proto != ETH_P_IPV6 {
-        dev.stats_tx_dropped();
+        dropped(dev, Reason::TxError);
         return;
     }
     if !skb.is_gso() {
-        send_one(ovpn, peer, skb);
+        send_one(peer, skb);
         return;
     }
     match skb.gso_segment() {
         Ok(segs) => {
             for seg in segs {
-                send_one(ovpn, peer.clone(), seg);
+                send_one(peer.clone(), seg);
             }
         }
-        Err(_) => {
-            bump(&ovpn.drops().tx_error);
-            dev.stats_tx_dropped();
-        }
+        Err(_) => dropped(dev, Reason::TxError),
     }
 }
 
 /// Sends the keepalive ping to `peer` (process context).
-pub(crate) fn send_keepalive(ovpn: &Ovpn, peer: Arc<Peer>) {
+pub(crate) fn send_keepalive(peer: Arc<Peer>) {
     let room = usize::from(crate::proto::netdev::HEADROOM);
     match SkBuff::new_with(peer.dev(), room, &wire_aead::KEEPALIVE_MAGIC) {
-        Ok(skb) => with_bh_disabled(|| send_one(ovpn, peer, skb)),
-        Err(_) => bump(&ovpn.drops().tx_error),
+        Ok(skb) => with_bh_disabled(|| send_one(peer, skb)),
+        Err(_) => dropped(peer.dev(), Reason::TxError),
     }
 }
 
 /// Encrypts and sends one packet to `peer`.
-fn send_one(ovpn: &Ovpn, peer: Arc<Peer>, mut skb: SkBuff) {
+fn send_one(peer: Arc<Peer>, mut skb: SkBuff) {
     let dev = peer.dev();
     let g = rcu::read_lock();
     let key = peer.keys.tx(&g);
     drop(g);
     let Some(key) = key else {
-        bump(&ovpn.drops().tx_no_key);
-        dev.stats_tx_dropped();
+        dropped(dev, Reason::TxNoKey);
         return;
     };
     let Some(pid) = key.next_tx_id() else {
         // Used up: the key is useless for TX from now on.
         peer.keys.delete_if(Slot::Primary, &key);
-        bump(&ovpn.drops().tx_no_key);
-        dev.stats_tx_dropped();
+        dropped(dev, Reason::TxNoKey);
         return;
     };
     let plain_len = skb.len();
@@ -168,8 +180,7 @@ fn send_one(ovpn: &Ovpn, peer: Arc<Peer>, mut skb: SkBuff) {
             .cow_head(OVERHEAD + UDP_HEADER_LEN + IP_HEADER_MAX_LEN + 16)
             .is_err()
     {
-        bump(&ovpn.drops().tx_error);
-        dev.stats_tx_dropped();
+        dropped(dev, Reason::TxError);
         return;
     }
     let hdr = DataV2Header::new(key.key_id(), peer.id());
@@ -179,8 +190,7 @@ fn send_one(ovpn: &Ovpn, peer: Arc<Peer>, mut skb: SkBuff) {
             // The tag is written by the encryption.
         }
         Err(_) => {
-            bump(&ovpn.drops().tx_error);
-            dev.stats_tx_dropped();
+            dropped(dev, Reason::TxError);
             return;
         }
     }
@@ -207,23 +217,19 @@ impl AeadJob for TxJob {
     fn complete(self, skb: SkBuff, result: Result) {
         let peer = &self.peer;
         let dev = peer.dev();
-        let drops = driver_data::<OvpnLink>(dev).map(|o| o.drops());
         if result.is_err() {
-            drops.inspect(|d| bump(&d.tx_error));
-            dev.stats_tx_dropped();
+            dropped(dev, Reason::TxError);
             return;
         }
         let len = skb.len();
         let PeerSock::Udp(sock) = peer.sock() else {
             // TCP transmission comes with the TCP transport.
-            drops.inspect(|d| bump(&d.tx_error));
-            dev.stats_tx_dropped();
+            dropped(dev, Reason::TxError);
             return;
         };
         let g = rcu::read_lock();
         let Some(bind) = peer.bind(&g) else {
-            drops.inspect(|d| bump(&d.tx_error));
-            dev.stats_tx_dropped();
+            dropped(dev, Reason::TxError);
             return;
         };
         let sent = sock.send(
@@ -242,10 +248,7 @@ impl AeadJob for TxJob {
                 count(&peer.stats.link_tx_bytes, &peer.stats.link_tx_packets, len);
                 peer.mark_tx();
             }
-            Err(_) => {
-                drops.inspect(|d| bump(&d.tx_error));
-                dev.stats_tx_dropped();
-            }
+            Err(_) => dropped(dev, Reason::TxError),
         }
     }
 }
@@ -260,7 +263,7 @@ impl UdpRecv for OvpnUdp {
         let dev = sock.dev();
         if !skb.may_pull(UDP_HEADER_LEN + DATA_V2_HEADER_LEN) {
             // Too short for any OpenVPN packet.
-            dev.stats_rx_dropped();
+            dropped(dev, Reason::RxMalformed);
             return None;
         }
         let head = skb.head();
@@ -274,8 +277,7 @@ impl UdpRecv for OvpnUdp {
             return None;
         };
         let Some(hdr) = DataV2Header::parse(word) else {
-            bump(&ovpn.drops().rx_malformed);
-            dev.stats_rx_dropped();
+            dropped(dev, Reason::RxMalformed);
             return None;
         };
         // The outer source, and the local address it was sent to.
@@ -292,14 +294,13 @@ impl UdpRecv for OvpnUdp {
         };
         let Some(peer) = peer.cloned() else {
             drop(g);
-            bump(&ovpn.drops().rx_no_peer);
-            dev.stats_rx_dropped();
+            dropped(dev, Reason::RxNoPeer);
             return None;
         };
         let key = peer.keys.rx(hdr.key_id, &g);
         drop(g);
         if skb.pull(UDP_HEADER_LEN).is_err() {
-            dev.stats_rx_dropped();
+            dropped(dev, Reason::RxMalformed);
             return None;
         }
         count(
@@ -308,13 +309,11 @@ impl UdpRecv for OvpnUdp {
             skb.len(),
         );
         let Some(key) = key else {
-            bump(&ovpn.drops().rx_no_key);
-            dev.stats_rx_dropped();
+            dropped(dev, Reason::RxNoKey);
             return None;
         };
         if !skb.may_pull(OVERHEAD) {
-            bump(&ovpn.drops().rx_malformed);
-            dev.stats_rx_dropped();
+            dropped(dev, Reason::RxMalformed);
             return None;
         }
         let h = skb.head();
@@ -357,20 +356,16 @@ impl AeadJob for RxJob {
             dev.stats_rx_dropped();
             return;
         };
-        let drops = ovpn.drops();
         if result.is_err() {
-            bump(&drops.rx_bad_auth);
-            dev.stats_rx_dropped();
+            dropped(dev, Reason::RxBadAuth);
             return;
         }
         if self.pid == 0 || !self.key.check_replay(self.pid, now_ms()) {
-            bump(&drops.rx_replay);
-            dev.stats_rx_dropped();
+            dropped(dev, Reason::RxReplay);
             return;
         }
         if skb.pull(OVERHEAD).is_err() {
-            bump(&drops.rx_malformed);
-            dev.stats_rx_dropped();
+            dropped(dev, Reason::RxMalformed);
             return;
         }
         peer.mark_rx();
@@ -392,8 +387,7 @@ impl AeadJob for RxJob {
             Some(4) if skb.may_pull(20) => ETH_P_IP,
             Some(6) if skb.may_pull(40) => ETH_P_IPV6,
             _ => {
-                bump(&drops.rx_malformed);
-                dev.stats_rx_dropped();
+                dropped(dev, Reason::RxMalformed);
                 return;
             }
         };
@@ -401,8 +395,7 @@ impl AeadJob for RxJob {
             if !from_peer(ovpn, peer, &skb, proto) {
                 // Reverse-path check: the inner source must route to the
                 // sender.
-                bump(&drops.rx_malformed);
-                dev.stats_rx_dropped();
+                dropped(dev, Reason::RxMalformed);
                 return;
             }
             // Authentic, fresh and plausible: the peer may have moved.

@@ -109,7 +109,7 @@ fn tick(dev: &NetDevice) {
         peer::release(dev, p, uapi::OVPN_DEL_PEER_REASON_EXPIRED);
     }
     for p in pings {
-        io::send_keepalive(ovpn, p);
+        io::send_keepalive(p);
     }
 }
 

@@ -76,6 +76,7 @@ t_properties() {
 	check "mtu 65463 accepted" 'ip link set tun0 mtu 65463' || return 1
 	# No peer yet: transmitted packets are dropped and counted (stats64).
 	ip addr add 10.99.0.1/24 dev tun0 && ip link set tun0 up || return 1
+	check "no qdisc (noqueue)" 'ip link show tun0 | grep -q " qdisc noqueue "' || return 1
 	ping -c 3 -i 0.2 -W 1 10.99.0.2 >/dev/null 2>&1
 	local drops
 	drops=$(ip -s -j link show tun0 | jq '.[0].stats64.tx.dropped')

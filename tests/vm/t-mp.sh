@@ -143,17 +143,21 @@ t_mp_reverse_path() {
 	add_client 2 10.10.2.1 || return 1
 	setup_srv /tmp/mp.peers || return 1
 	# A network behind client 1, routed through it on the server: the
-	# server accepts what comes from it.  (Only the receive side is
-	# checked: the server's replies into that network are not sent yet,
-	# a known bug of the MP transmit lookup, see the issue notes.)
-	local d0 d1
+	# server accepts what comes from it and sends the replies back
+	# through client 1 (the peer is the route's gateway).
+	local d0 d1 n0 out
 	ip -n c1 addr add 192.168.51.1/24 dev lo
 	ip -n srv route add 192.168.51.0/24 via 5.5.5.2 dev tun0
+	n0=$(drop_stat srv tx_drop_no_peer)
 	d0=$(ip -n srv -s -j link show tun0 | jq '.[0].stats64.rx.packets')
-	ip netns exec c1 ping -c 2 -W 1 -I 192.168.51.1 5.5.5.1 >/dev/null
+	out=$(ip netns exec c1 ping -c 2 -W 2 -I 192.168.51.1 5.5.5.1)
 	d1=$(ip -n srv -s -j link show tun0 | jq '.[0].stats64.rx.packets')
 	echo "delivered from the network behind client 1: $d0 -> $d1"
 	check "network behind client 1 accepted" '[ $((d1 - d0)) = 2 ]' || return 1
+	check "replies routed into it" 'grep -q "2 received" <<<"$out"' || return 1
+	out=$(ip netns exec srv ping -c 2 -W 2 192.168.51.1)
+	check "server reaches it" 'grep -q "2 received" <<<"$out"' || return 1
+	check "no TX lookup misses" '[ "$(drop_stat srv tx_drop_no_peer)" = "$n0" ]' || return 1
 	# Client 2 claims client 1's VPN address as its source: dropped.
 	local m0 m1
 	m0=$(drop_stat srv rx_drop_malformed)
