@@ -308,5 +308,4 @@ scenario dp-gso-tcp t_gso_tcp
 scenario dp-keepalive-expiry t_keepalive_expiry
 scenario dp-del-peer-flood t_del_peer_flood
 scenario dp-dellink-flood t_dellink_flood
-cleanup_all
-rmmod ovpn_dco_v2 2>/dev/null
+finish

@@ -206,5 +206,4 @@ scenario genl-cap-net-admin t_genl_perm
 scenario rmmod-with-devices t_rmmod_with_devices
 scenario netns-delete t_netns_delete
 scenario autoload t_autoload
-cleanup_all
-unload
+finish

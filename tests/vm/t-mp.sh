@@ -189,5 +189,4 @@ scenario mp-dual-stack t_mp_dual_stack
 scenario mp-float t_mp_float
 scenario mp-reverse-path t_mp_reverse_path
 scenario mp-undef-peer-id t_mp_undef_peer_id
-cleanup_all
-rmmod ovpn_dco_v2 2>/dev/null
+finish

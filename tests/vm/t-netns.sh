@@ -30,5 +30,4 @@ scenario p2p-aes256 t_p2p_aes256
 scenario p2p-ipv6-chachapoly t_p2p_ipv6_chachapoly
 scenario mp-3-clients t_mp_3_clients
 scenario mp-ipv6-transport t_mp_ipv6_transport
-cleanup_all
-rmmod ovpn_dco_v2 2>/dev/null
+finish

@@ -140,5 +140,4 @@ scenario set-peer t_set_peer
 scenario dump-many-peers t_dump_many
 scenario teardown-notifies t_teardown
 scenario rmmod-with-peers t_rmmod_with_peers
-cleanup_all
-rmmod ovpn_dco_v2 2>/dev/null
+finish

@@ -1,0 +1,273 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The real OpenVPN 2.6 (Debian's package, unchanged) driving the module,
+# run inside the test VM: a server in MP mode with clients in their own
+# namespaces, a P2P pair, every data-channel cipher, IPv4 and IPv6
+# transport, and peers running OpenVPN's own userspace data channel
+# (--disable-dco) against the module in both directions, which proves the
+# module's framing and crypto equal OpenVPN's.
+set -u
+REPO=${1:?usage: t-openvpn.sh REPO}
+. "$REPO/tests/vm/lib.sh"
+W=/tmp/ovpn
+PKI=$W/pki
+
+insmod "$MOD" 2>/dev/null
+
+# A throwaway PKI: a CA, the server and clients c1..c3 (P-256 keys: fast
+# to generate and to handshake with under emulation).
+make_pki() {
+	local n eku
+	mkdir -p "$PKI" && cd "$PKI" || return 1
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout ca.key -out ca.crt -days 2 -subj /CN=ovpn-dco-test-ca 2>/dev/null || return 1
+	for n in server c1 c2 c3; do
+		eku=clientAuth
+		[ "$n" = server ] && eku=serverAuth
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout $n.key -out $n.csr -subj /CN=$n 2>/dev/null || return 1
+		printf 'keyUsage=digitalSignature,keyAgreement\nextendedKeyUsage=%s\n' $eku >$n.ext
+		openssl x509 -req -in $n.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+			-out $n.crt -days 2 -extfile $n.ext 2>/dev/null || return 1
+	done
+	cd - >/dev/null
+}
+make_pki || echo "RESULT FAIL openvpn-pki: could not make the test PKI"
+
+# Namespace c$1 joined to srv by its own veth: 10.10.$1.2 (fd00:0:0:$1::2)
+# facing srv's 10.10.$1.1 (fd00:0:0:$1::1).
+add_link() {
+	local i=$1
+	[ -e /run/netns/srv ] || { ip netns add srv && ip -n srv link set lo up; } || return 1
+	ip netns add c$i || return 1
+	ip -n c$i link set lo up
+	ip link add v$i netns srv type veth peer name veth0 netns c$i || return 1
+	ip -n srv addr add 10.10.$i.1/24 dev v$i
+	ip -n srv addr add fd00:0:0:$i::1/64 dev v$i nodad
+	ip -n srv link set v$i up
+	ip -n c$i addr add 10.10.$i.2/24 dev veth0
+	ip -n c$i addr add fd00:0:0:$i::2/64 dev veth0 nodad
+	ip -n c$i link set veth0 up
+}
+
+# Starts OpenVPN in namespace $1 as instance $2 with the options that
+# follow (on top of the common ones); its log is $W/$2.log.
+ovpn_start() {
+	local ns=$1 name=$2
+	shift 2
+	rm -f "$W/$name.log"
+	ip netns exec "$ns" openvpn --daemon "ovpn-$name" --log "$W/$name.log" \
+		--writepid "$W/$name.pid" --verb 4 --ca "$PKI/ca.crt" --dev tun \
+		--script-security 0 "$@" || return 1
+}
+
+# Waits until instance $1 has finished initializing (60 s at most).
+ovpn_wait_up() {
+	local i
+	for i in $(seq 120); do
+		grep -q "Initialization Sequence Completed" "$W/$1.log" 2>/dev/null && return 0
+		sleep 0.5
+	done
+	echo "  $1 did not come up; its log ends with:" >&2
+	tail -n 25 "$W/$1.log" | sed 's/^/    /' >&2
+	return 1
+}
+
+# The server: MP over proto $1 (udp4, udp6, ...) on port 1194, VPN subnet
+# 10.8.0.0/24 (and fd08::/64), clients c<i> get 10.8.0.1<i>; extra
+# options follow.
+server_start() {
+	local proto=$1 i
+	shift
+	ip netns add srv && ip -n srv link set lo up || return 1
+	mkdir -p "$W/ccd"
+	for i in 1 2 3; do
+		printf 'ifconfig-push 10.8.0.1%s 255.255.255.0\nifconfig-ipv6-push fd08::1%s/64 fd08::1\n' \
+			$i $i >"$W/ccd/c$i"
+	done
+	ovpn_start srv server --proto "$proto" --port 1194 --topology subnet \
+		--server 10.8.0.0 255.255.255.0 --server-ipv6 fd08::/64 \
+		--client-config-dir "$W/ccd" --cert "$PKI/server.crt" --key "$PKI/server.key" \
+		--dh none --data-ciphers AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305 \
+		--keepalive 2 10 "$@"
+}
+
+# Client c$1 to the server at $2 over proto $3 with data cipher $4; extra
+# options follow.
+client_start() {
+	local i=$1 remote=$2 proto=$3 cipher=$4
+	shift 4
+	add_link "$i" || return 1
+	ovpn_start c$i c$i --client --nobind --remote "$remote" 1194 --proto "$proto" \
+		--cert "$PKI/c$i.crt" --key "$PKI/c$i.key" --data-ciphers "$cipher" "$@"
+}
+
+# Whether instance $1 in namespace $2 uses this module: OpenVPN found it
+# (and read its version), did not turn DCO off, and its device is of kind
+# ovpn-dco.
+uses_dco() {
+	grep -q "DCO version: 2.0.0" "$W/$1.log" &&
+		! grep -qi "disabling data channel offload" "$W/$1.log" &&
+		ip -n "$2" -d link show tun0 2>/dev/null | grep -q "ovpn-dco"
+}
+
+# Pings $3 from namespace $1 $2 times; all must be answered.
+ping_ok() {
+	ip netns exec "$1" ping -c "$2" -i 0.3 -W 3 "$3" >/dev/null
+}
+
+# The rx/tx packet counters of tun0 in namespace $1.
+tun_packets() {
+	ip -n "$1" -s -j link show tun0 | jq -r '.[0].stats64 | "\(.rx.packets) \(.tx.packets)"'
+}
+
+t_server_udp4() {
+	server_start udp4 || return 1
+	client_start 1 10.10.1.1 udp4 AES-256-GCM || return 1
+	client_start 2 10.10.2.1 udp4 AES-128-GCM || return 1
+	ovpn_wait_up c1 && ovpn_wait_up c2 || return 1
+	grep -E "DCO version" "$W/server.log"
+	check "server uses the module" 'uses_dco server srv' || return 1
+	check "c1 uses the module" 'uses_dco c1 c1' || return 1
+	check "c2 uses the module" 'uses_dco c2 c2' || return 1
+	check "c1 negotiated AES-256-GCM" 'grep -q "Data Channel: cipher .AES-256-GCM" "$W/c1.log"' || return 1
+	check "c2 negotiated AES-128-GCM" 'grep -q "Data Channel: cipher .AES-128-GCM" "$W/c2.log"' || return 1
+	local before after
+	before=$(tun_packets srv)
+	check "c1 -> server" 'ping_ok c1 5 10.8.0.1' || return 1
+	check "c2 -> server" 'ping_ok c2 5 10.8.0.1' || return 1
+	check "server -> c1" 'ping_ok srv 5 10.8.0.11' || return 1
+	check "server -> c2 (IPv6 inside)" 'ping_ok srv 5 fd08::12' || return 1
+	after=$(tun_packets srv)
+	echo "server tun0 rx/tx packets: $before -> $after"
+	check "the module carried them" '[ $(( ${after% *} - ${before% *} )) -ge 20 ]' || return 1
+	# Bulk data through the tunnel.
+	ip netns exec srv timeout 40 iperf3 -s -1 -B 10.8.0.1 >/dev/null 2>&1 &
+	sleep 1
+	local out bps
+	out=$(ip netns exec c1 timeout 40 iperf3 -c 10.8.0.1 -t 3 -J 2>&1)
+	bps=$(jq -r '.end.sum_received.bits_per_second // 0' <<<"$out" 2>/dev/null)
+	echo "iperf3 c1 -> server: $bps bit/s"
+	check "iperf3 through the tunnel" '[ "${bps%.*}" -gt 100000 ]'
+}
+
+# A dual-stack server socket (proto udp6): c1 comes over IPv6 with
+# ChaCha20-Poly1305, c2 over IPv4 with AES-256-GCM.
+t_server_udp6() {
+	server_start udp6 || return 1
+	client_start 1 fd00:0:0:1::1 udp6 CHACHA20-POLY1305 || return 1
+	client_start 2 10.10.2.1 udp4 AES-256-GCM || return 1
+	ovpn_wait_up c1 && ovpn_wait_up c2 || return 1
+	check "server uses the module" 'uses_dco server srv' || return 1
+	check "c1 uses the module" 'uses_dco c1 c1' || return 1
+	check "c1 negotiated CHACHA20-POLY1305" 'grep -q "Data Channel: cipher .CHACHA20-POLY1305" "$W/c1.log"' || return 1
+	check "c1 <-> server over IPv6" 'ping_ok c1 5 10.8.0.1 && ping_ok srv 5 10.8.0.11' || return 1
+	check "c2 <-> server over IPv4" 'ping_ok c2 5 fd08::1 && ping_ok srv 5 10.8.0.12'
+}
+
+# A P2P pair (no server mode): TLS server and client with fixed
+# addresses; both ends use the module.
+t_p2p() {
+	add_link 1 || return 1
+	local common=(--proto udp4 --port 1194 --dh none --keepalive 2 10
+		--data-ciphers AES-256-GCM:CHACHA20-POLY1305)
+	ovpn_start srv p2p-srv --tls-server --cert "$PKI/server.crt" --key "$PKI/server.key" \
+		--ifconfig 10.9.0.1 10.9.0.2 "${common[@]}" || return 1
+	ovpn_start c1 p2p-c1 --tls-client --cert "$PKI/c1.crt" --key "$PKI/c1.key" \
+		--remote 10.10.1.1 --ifconfig 10.9.0.2 10.9.0.1 "${common[@]}" || return 1
+	ovpn_wait_up p2p-srv && ovpn_wait_up p2p-c1 || return 1
+	check "TLS server end uses the module" 'uses_dco p2p-srv srv' || return 1
+	check "TLS client end uses the module" 'uses_dco p2p-c1 c1' || return 1
+	check "P2P tunnel both ways" 'ping_ok c1 5 10.9.0.1 && ping_ok srv 5 10.9.0.2'
+}
+
+# The module against OpenVPN's own data channel: the server uses the
+# module, its three clients do not (--disable-dco), one per cipher.
+t_dco_server_userspace_clients() {
+	server_start udp4 || return 1
+	client_start 1 10.10.1.1 udp4 AES-128-GCM --disable-dco || return 1
+	client_start 2 10.10.2.1 udp4 AES-256-GCM --disable-dco || return 1
+	client_start 3 10.10.3.1 udp4 CHACHA20-POLY1305 --disable-dco || return 1
+	local i
+	for i in 1 2 3; do ovpn_wait_up c$i || return 1; done
+	check "server uses the module" 'uses_dco server srv' || return 1
+	check "the clients do not" '! ip -n c1 -d link show tun0 | grep -q ovpn-dco' || return 1
+	for i in 1 2 3; do
+		check "c$i ($(sed -n 's/.*Data Channel: cipher .\([A-Z0-9-]*\).*/\1/p' "$W/c$i.log" | head -n1)) <-> server" \
+			"ping_ok c$i 4 10.8.0.1 && ping_ok srv 4 10.8.0.1$i" || return 1
+	done
+}
+
+# The other way round: a server without the module, clients with it.
+t_userspace_server_dco_clients() {
+	server_start udp4 --disable-dco || return 1
+	client_start 1 10.10.1.1 udp4 AES-128-GCM || return 1
+	client_start 2 10.10.2.1 udp4 AES-256-GCM || return 1
+	client_start 3 10.10.3.1 udp4 CHACHA20-POLY1305 || return 1
+	local i
+	for i in 1 2 3; do ovpn_wait_up c$i || return 1; done
+	check "the server does not use the module" '! ip -n srv -d link show tun0 | grep -q ovpn-dco' || return 1
+	for i in 1 2 3; do
+		check "c$i uses the module" "uses_dco c$i c$i" || return 1
+		check "c$i <-> server" "ping_ok c$i 4 10.8.0.1 && ping_ok srv 4 10.8.0.1$i" || return 1
+	done
+}
+
+# Key renegotiation under traffic: the client renegotiates every 5 s
+# while a ping runs for 20 s; no ping may be lost.
+t_rekey() {
+	server_start udp4 || return 1
+	client_start 1 10.10.1.1 udp4 AES-256-GCM --reneg-sec 5 || return 1
+	ovpn_wait_up c1 || return 1
+	local out keys
+	out=$(ip netns exec c1 ping -c 100 -i 0.2 -W 3 10.8.0.1 2>&1)
+	keys=$(grep -c "TLS: soft reset" "$W/c1.log")
+	echo "$out" | tail -n 2
+	echo "renegotiations started by c1: $keys"
+	check "at least two renegotiations" '[ "$keys" -ge 2 ]' || return 1
+	check "no ping lost" 'grep -q " 0% packet loss" <<<"$out"' || return 1
+	check "still through the module" 'uses_dco c1 c1'
+}
+
+# A client that vanishes (process killed, link down): the module expires
+# it on the server, OpenVPN drops the client, and the client reconnects
+# once it is back.
+t_client_vanishes() {
+	server_start udp4 --keepalive 1 3 || return 1
+	client_start 1 10.10.1.1 udp4 AES-256-GCM || return 1
+	client_start 2 10.10.2.1 udp4 AES-256-GCM || return 1
+	ovpn_wait_up c1 && ovpn_wait_up c2 || return 1
+	check "c1 up" 'ping_ok c1 2 10.8.0.1' || return 1
+	kill -9 "$(cat "$W/c1.pid")"
+	ip -n c1 link set veth0 down
+	# The server's timeout is twice the keepalive's (6 s).
+	local i gone=""
+	for i in $(seq 40); do
+		if ! ip netns exec srv "$CLI" get_peer tun0 2>/dev/null | grep -q "vpn4=10.8.0.11 "; then
+			gone=1
+			break
+		fi
+		sleep 0.5
+	done
+	check "the module expired c1" '[ -n "$gone" ]' || return 1
+	sleep 1
+	grep -E "c1/.*(exiting|Inactivity)" "$W/server.log" | tail -n 2
+	check "c2 unaffected" 'ping_ok c2 2 10.8.0.1' || return 1
+	# c1 comes back.
+	ip -n c1 link del tun0 2>/dev/null
+	ip -n c1 link set veth0 up
+	ovpn_start c1 c1 --client --nobind --remote 10.10.1.1 1194 --proto udp4 \
+		--cert "$PKI/c1.crt" --key "$PKI/c1.key" --data-ciphers AES-256-GCM || return 1
+	ovpn_wait_up c1 || return 1
+	check "c1 reconnected" 'ping_ok c1 3 10.8.0.1 && ping_ok srv 3 10.8.0.11'
+}
+
+scenario openvpn-server-udp4 t_server_udp4
+scenario openvpn-server-udp6-dual-stack t_server_udp6
+scenario openvpn-p2p t_p2p
+scenario openvpn-dco-server-userspace-clients t_dco_server_userspace_clients
+scenario openvpn-userspace-server-dco-clients t_userspace_server_dco_clients
+scenario openvpn-rekey-under-traffic t_rekey
+scenario openvpn-client-vanishes t_client_vanishes
+finish
