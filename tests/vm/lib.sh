@@ -107,6 +107,16 @@ scenario() {
 	# The run's objects have aged during the cleanup.
 	leaks=$(kmemleak_check "$t1")
 	klog=$(new_klog)
+	verdict "$name" "$why" "$leaks" "$klog" \
+		"$((SECONDS - t0)) s: run $((t1 - t0)), cleanup $((t2 - t1)), kmemleak $((SECONDS - t2))"
+}
+
+# Prints the result line of NAME, which fails for WHY (unless empty), for
+# a splat in the kernel log KLOG or for kmemleak's report LEAKS (both
+# shown); TIMING, if given, is printed first.
+# Usage: verdict NAME WHY LEAKS KLOG [TIMING]
+verdict() {
+	local name=$1 why=$2 leaks=$3 klog=$4 timing=${5:-}
 	if grep -Eq "$SPLAT_RE" <<<"$klog"; then
 		why="${why:+$why; }kernel log shows a splat"
 		printf '%s\n' "$klog" | grep -E -A25 "$SPLAT_RE" | head -n 60 | sed 's/^/  ! /'
@@ -115,7 +125,7 @@ scenario() {
 		why="${why:+$why; }kmemleak reports leaks"
 		printf '%s\n' "$leaks" | head -n 40 | sed 's/^/  ! /'
 	fi
-	echo "  ($((SECONDS - t0)) s: run $((t1 - t0)), cleanup $((t2 - t1)), kmemleak $((SECONDS - t2)))"
+	[ -z "$timing" ] || echo "  ($timing)"
 	if [ -z "$why" ]; then
 		echo "RESULT PASS $name"
 	else
@@ -136,6 +146,23 @@ harness_selftest() {
 		echo "RESULT FAIL harness-detects-splats: a logged BUG went unnoticed"
 		printf '%s\n' "$out" | sed 's/^/  | /'
 	fi
+}
+
+# The MP topology of t-mp.sh and t-openvpn.sh: namespace c$1 joined to
+# namespace srv (created if need be) by its own veth, 10.10.$1.2 and
+# fd00:0:0:$1::2 on veth0 in c$1 facing 10.10.$1.1 and fd00:0:0:$1::1 on
+# v$1 in srv.  (ip batches: every process start is slow in the guest.)
+add_link() {
+	local i=$1
+	[ -e /run/netns/srv ] || ip netns add srv || return 1
+	ip netns add c$i || return 1
+	ip link add v$i netns srv type veth peer name veth0 netns c$i || return 1
+	printf '%s\n' "link set lo up" "addr add 10.10.$i.1/24 dev v$i" \
+		"addr add fd00:0:0:$i::1/64 dev v$i nodad" "link set v$i up" |
+		ip -n srv -batch - || return 1
+	printf '%s\n' "link set lo up" "addr add 10.10.$i.2/24 dev veth0" \
+		"addr add fd00:0:0:$i::2/64 dev veth0 nodad" "link set veth0 up" |
+		ip -n c$i -batch -
 }
 
 # Removes every namespace and ovpn-dco device the scenarios created, and
@@ -165,19 +192,7 @@ finish() {
 	[ ! -d /sys/module/ovpn_dco_v2 ] || rmmod ovpn_dco_v2 || why="rmmod failed"
 	leaks=$(kmemleak_check)
 	klog=$(new_klog)
-	if grep -Eq "$SPLAT_RE" <<<"$klog"; then
-		why="${why:+$why; }kernel log shows a splat"
-		printf '%s\n' "$klog" | grep -E -A25 "$SPLAT_RE" | head -n 60 | sed 's/^/  ! /'
-	fi
-	if [ -n "$leaks" ]; then
-		why="${why:+$why; }kmemleak reports leaks"
-		printf '%s\n' "$leaks" | head -n 40 | sed 's/^/  ! /'
-	fi
-	if [ -z "$why" ]; then
-		echo "RESULT PASS $name"
-	else
-		echo "RESULT FAIL $name: $why"
-	fi
+	verdict "$name" "$why" "$leaks" "$klog"
 }
 
 # The boot itself must be clean: a splat before any scenario ran means the

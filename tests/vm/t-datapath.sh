@@ -113,7 +113,9 @@ capture_one() { capture "$1" peer0 veth0 1194 peer1 5.5.5.1; }
 # peer0 and answered.
 t_wire_interop() {
 	local c out v0 v1
-	for c in "aes 256" "aes 128" "chachapoly 256"; do
+	# One AES and ChaCha20-Poly1305 here; OpenVPN's own data channel
+	# checks every cipher in both directions (t-openvpn.sh).
+	for c in "aes 128" "chachapoly 256"; do
 		cleanup_all
 		setup_p2p $c || return 1
 		capture /tmp/dp.pcap peer1 veth1 1195 peer0 5.5.5.2 || return 1

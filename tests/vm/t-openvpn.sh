@@ -35,22 +35,6 @@ make_pki() {
 }
 make_pki || echo "RESULT FAIL openvpn-pki: could not make the test PKI"
 
-# Namespace c$1 joined to srv by its own veth: 10.10.$1.2 (fd00:0:0:$1::2)
-# facing srv's 10.10.$1.1 (fd00:0:0:$1::1).
-add_link() {
-	local i=$1
-	[ -e /run/netns/srv ] || { ip netns add srv && ip -n srv link set lo up; } || return 1
-	ip netns add c$i || return 1
-	ip -n c$i link set lo up
-	ip link add v$i netns srv type veth peer name veth0 netns c$i || return 1
-	ip -n srv addr add 10.10.$i.1/24 dev v$i
-	ip -n srv addr add fd00:0:0:$i::1/64 dev v$i nodad
-	ip -n srv link set v$i up
-	ip -n c$i addr add 10.10.$i.2/24 dev veth0
-	ip -n c$i addr add fd00:0:0:$i::2/64 dev veth0 nodad
-	ip -n c$i link set veth0 up
-}
-
 # Starts OpenVPN in namespace $1 as instance $2 with the options that
 # follow (on top of the common ones); its log is $W/$2.log.
 ovpn_start() {
