@@ -10,6 +10,17 @@
 # share one UDP socket (ovpn-cli new_multi_peer), and NUM_PEERS (3)
 # client namespaces peer1..peerN each have a veth pair to peer0 and a P2P
 # device with the server as its peer.
+# TCP (-t): each tunnel runs over its own TCP connection instead of UDP.
+# The server end of each tunnel is an "ovpn-cli new_peer --tcp listen
+# --hold" accepting one connection from its client (P2P: on port 1194; MP:
+# one process per client, on port 1194+N), the client end an "ovpn-cli
+# new_peer --tcp connect --hold"; both run in the background, and the test
+# waits for their "ready" lines before installing the keys.  Each end also
+# writes one control frame (2-byte length prefix, non-DATA_V2 opcode) into
+# the connection CTL_DELAY seconds after it is ready; at the end, the other
+# end must have read exactly that frame from its socket (the kernel hands
+# non-data frames to userspace), and neither socket may have reported the
+# end of the stream or an error.
 #
 # Addresses (N: the client's number; S: its veth subnet, N in MP, 0 in
 # P2P):
@@ -18,6 +29,8 @@
 #   tunnel    5.5.5.1/24 and fd55::1/64 on peer0,
 #             5.5.5.(N+1)/24 and fd55::(N+1)/64 on client N
 #   UDP       peer0 binds port 1194, client N binds 1194+N
+#   TCP (-t)  peer0 listens on port 1194 (P2P) or 1194+N (MP, for client
+#             N); client N binds 1194+N and connects to it
 #   peer id   N on both ends of client N's tunnel
 # One random key (256 bytes, base64) is made per run; peer0 installs it
 # with key direction 0, the clients with key direction 1 (slot primary,
@@ -31,9 +44,10 @@
 # "FAIL: <what>" and exits 1; success prints "PASS: ..." and exits 0.
 # The namespaces are removed on exit.  Nothing leaves the machine.
 #
-# usage: tests/netns-test.sh [-6] [-m] [-c aes|chachapoly] [-b 128|192|256]
+# usage: tests/netns-test.sh [-6] [-m] [-t] [-c aes|chachapoly] [-b 128|192|256]
 #   -6  IPv6 transport (underlay) instead of IPv4
 #   -m  MP server with NUM_PEERS clients instead of P2P
+#   -t  TCP instead of UDP (with -m: one TCP connection per client)
 #   -c  cipher (default aes); -b AES key bits (default 256)
 #
 # Environment:
@@ -43,6 +57,10 @@
 #   NUM_PEERS      MP clients (default 3, at most 100)
 #   PING_COUNT     packets of each flood ping (default 500)
 #   PING_DEADLINE  seconds a flood ping may take (default 30)
+#   READY_TIMEOUT  -t: seconds to wait for the TCP peers' "ready" lines
+#                  (default 30)
+#   CTL_DELAY      -t: seconds after "ready" before each end writes its
+#                  control frame (default 3)
 set -u
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,6 +68,8 @@ CLI=${CLI:-$REPO/target/release/ovpn-cli}
 MOD=${MOD:-}
 PING_COUNT=${PING_COUNT:-500}
 PING_DEADLINE=${PING_DEADLINE:-30}
+READY_TIMEOUT=${READY_TIMEOUT:-30}
+CTL_DELAY=${CTL_DELAY:-3}
 SERVER_PORT=1194
 KEY_ID=1
 KEY_SLOT=0
@@ -112,12 +132,14 @@ inns() {
 
 mp=0
 ipv6=0
+tcp=0
 cipher=aes
 key_bits=
-while getopts "6mc:b:h" opt; do
+while getopts "6mtc:b:h" opt; do
 	case $opt in
 	6) ipv6=1 ;;
 	m) mp=1 ;;
+	t) tcp=1 ;;
 	c) cipher=$OPTARG ;;
 	b) key_bits=$OPTARG ;;
 	*) usage ;;
@@ -155,6 +177,12 @@ case $PING_COUNT$PING_DEADLINE in
 *[!0-9]*) echo "PING_COUNT and PING_DEADLINE must be numbers" >&2; usage ;;
 esac
 [ "$PING_COUNT" -ge 1 ] || { echo "PING_COUNT must be at least 1" >&2; usage; }
+case $READY_TIMEOUT in
+'' | *[!0-9]*) echo "READY_TIMEOUT must be a number" >&2; usage ;;
+esac
+case $CTL_DELAY in
+'' | *[!0-9.]* | *.*.*) echo "CTL_DELAY must be a number of seconds" >&2; usage ;;
+esac
 
 # Flood pings must get every reply (ping -w: PING_COUNT replies before the
 # deadline), so each end of a tunnel has seen at least this many packets
@@ -181,15 +209,41 @@ vpn6() { echo "fd55::$(($1 + 1))"; }
 
 client_port() { echo $((SERVER_PORT + $1)); }
 
+# TCP: the port peer0 listens on for client N (one listener per client in
+# MP).
+tcp_server_port() {
+	if [ "$mp" = 1 ]; then echo $((SERVER_PORT + $1)); else echo "$SERVER_PORT"; fi
+}
+
+# TCP: the control frame (hex, 2-byte length prefix included) that end
+# SIDE (0: peer0, N: client N) of client N's tunnel writes: 13 bytes of
+# payload, the opcode byte of P_ACK_V1 (0x28) from peer0 and of
+# P_CONTROL_V1 (0x20) from the client, then N in 8 bytes (a session id)
+# and a marker.  Usage: ctl_frame N SIDE
+ctl_frame() {
+	local op=20
+	[ "$2" = 0 ] && op=28
+	printf '000d%s%016x%08x\n' "$op" "$1" 0xc0ffee00
+}
+
 # The key options of new_key for the chosen cipher.
 key_opts=()
 [ "$cipher" = aes ] && key_opts=(--key-bits "$key_bits")
 
 TMPD=
-# Run by the EXIT trap: removes the devices, the namespaces and the key.
+# The background ovpn-cli processes (-t) that hold the TCP sockets.
+BG_PIDS=()
+# Run by the EXIT trap: stops the background ovpn-cli processes, removes
+# the devices, the namespaces and the key.
 # shellcheck disable=SC2317
 cleanup() {
-	local i
+	local i pid
+	for pid in "${BG_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${BG_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
 	for ((i = 0; i <= NUM_PEERS; i++)); do
 		[ -e "/run/netns/peer$i" ] && ip -n "peer$i" link del tun0 2>/dev/null
 	done
@@ -204,6 +258,7 @@ trap 'exit 1' INT TERM HUP
 
 if [ "$mp" = 1 ]; then mode_desc="MP, $NUM_PEERS clients"; else mode_desc=P2P; fi
 if [ "$ipv6" = 1 ]; then transport=IPv6; else transport=IPv4; fi
+[ "$tcp" = 1 ] && transport="$transport TCP"
 echo "ovpn-dco netns test: $mode_desc, $transport transport, cipher $cipher-$key_bits"
 echo "ovpn-cli: $CLI"
 
@@ -283,8 +338,66 @@ for ((n = 1; n <= NUM_PEERS; n++)); do
 	ipbatch "P2P device tun0 in peer$n" "peer$n" "${cmds[@]}"
 done
 
+# TCP: the output file of the ovpn-cli holding the socket of end SIDE (0:
+# peer0, N: client N) of client N's tunnel.  Usage: tcp_out N SIDE
+tcp_out() { echo "$TMPD/tcp-$1-$2.out"; }
+
+# TCP: starts, in the background, ovpn-cli new_peer ... --hold with its
+# output in OUT (stderr in OUT.err).  Usage: start_tcp_peer OUT NS args...
+start_tcp_peer() {
+	local out=$1 ns=$2
+	shift 2
+	echo "+ ip netns exec $ns $CLI $* >$out &"
+	# Not through inns: $! must be ovpn-cli itself (ip netns exec execs
+	# it), not a subshell, for cleanup's kill.
+	ip netns exec "$ns" "$CLI" "$@" >"$out" 2>"$out.err" &
+	BG_PIDS+=($!)
+}
+
+# TCP: waits until the ovpn-cli of output file OUT, process PID, prints
+# its "ready" line; fails if it exits or READY_TIMEOUT expires first.
+# Usage: wait_ready WHAT OUT PID
+wait_ready() {
+	local what=$1 out=$2 pid=$3 rc deadline=$((SECONDS + READY_TIMEOUT))
+	while ! grep -q '^ready ' "$out" 2>/dev/null; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			rc=$?
+			indent "$(cat "$out" "$out.err" 2>/dev/null)"
+			fail "$what (exit status $rc before 'ready')"
+		fi
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			indent "$(cat "$out" "$out.err" 2>/dev/null)"
+			fail "$what (no 'ready' within ${READY_TIMEOUT}s)"
+		fi
+		sleep 0.1
+	done
+	echo "    $what: $(grep -m1 '^ready ' "$out")"
+}
+
 step "peers"
-if [ "$mp" = 1 ]; then
+if [ "$tcp" = 1 ]; then
+	# The listeners first, then the clients (which retry connecting anyway).
+	for ((n = 1; n <= NUM_PEERS; n++)); do
+		start_tcp_peer "$(tcp_out "$n" 0)" peer0 new_peer tun0 "$n" "$(tcp_server_port "$n")" \
+			"$(ul_addr "$n" 2)" 0 "$(vpn4 "$n")" "$(vpn6 "$n")" --tcp listen --hold \
+			--send-ctl "$(ctl_frame "$n" 0)" --send-ctl-after "$CTL_DELAY"
+	done
+	for ((n = 1; n <= NUM_PEERS; n++)); do
+		start_tcp_peer "$(tcp_out "$n" "$n")" "peer$n" new_peer tun0 "$n" "$(client_port "$n")" \
+			"$(ul_addr "$n" 1)" "$(tcp_server_port "$n")" "$(vpn4 0)" "$(vpn6 0)" \
+			--tcp connect --hold \
+			--send-ctl "$(ctl_frame "$n" "$n")" --send-ctl-after "$CTL_DELAY"
+	done
+	i=0
+	for ((n = 1; n <= NUM_PEERS; n++)); do
+		wait_ready "new_peer --tcp listen on peer0 for peer $n" "$(tcp_out "$n" 0)" \
+			"${BG_PIDS[i]}"
+		wait_ready "new_peer --tcp connect on peer$n" "$(tcp_out "$n" "$n")" \
+			"${BG_PIDS[i + NUM_PEERS]}"
+		i=$((i + 1))
+	done
+elif [ "$mp" = 1 ]; then
 	PEERS=$TMPD/udp_peers.txt
 	{
 		echo "# <peer_id> <raddr> <rport> <vpnaddr> <vpnaddr6>"
@@ -303,11 +416,13 @@ else
 		inns peer0 "$CLI" new_peer tun0 1 "$SERVER_PORT" "$(ul_addr 1 2)" "$(client_port 1)" \
 		"$(vpn4 1)" "$(vpn6 1)"
 fi
-for ((n = 1; n <= NUM_PEERS; n++)); do
-	run "new_peer on peer$n" \
-		inns "peer$n" "$CLI" new_peer tun0 "$n" "$(client_port "$n")" "$(ul_addr "$n" 1)" \
-		"$SERVER_PORT" "$(vpn4 0)" "$(vpn6 0)"
-done
+if [ "$tcp" = 0 ]; then
+	for ((n = 1; n <= NUM_PEERS; n++)); do
+		run "new_peer on peer$n" \
+			inns "peer$n" "$CLI" new_peer tun0 "$n" "$(client_port "$n")" "$(ul_addr "$n" 1)" \
+			"$SERVER_PORT" "$(vpn4 0)" "$(vpn6 0)"
+	done
+fi
 echo "+ ip netns exec peer0 $CLI get_peer tun0"
 dump=$(inns peer0 "$CLI" get_peer tun0 2>&1) || fail "get_peer dump on peer0: $dump"
 indent "$dump"
@@ -385,6 +500,45 @@ for ((n = 1; n <= NUM_PEERS; n++)); do
 	check_counters peer0 "$n"
 	check_counters "peer$n" "$n"
 done
+
+# TCP: checks that the end whose ovpn-cli writes to OUT wrote its control
+# frame ("sent-ctl"), read exactly the frame WANT (hex) from its socket,
+# possibly in several chunks, and saw neither the end of the stream nor a
+# read error.  Waits up to CTL_DELAY + 10 seconds for the frame.
+# Usage: check_ctl WHAT OUT WANT
+check_ctl() {
+	local what=$1 out=$2 want=$3 got line sent deadline
+	deadline=$((SECONDS + ${CTL_DELAY%.*} + 10))
+	while :; do
+		got= sent=0
+		while read -r line; do
+			case $line in
+			ctl\ *) got+=${line#ctl } ;;
+			sent-ctl\ *) sent=1 ;;
+			eof | read-error\ *)
+				indent "$(cat "$out" "$out.err")"
+				fail "$what: the TCP socket reported '$line'"
+				;;
+			esac
+		done <"$out"
+		[ "$sent" = 1 ] && [ "$got" = "$want" ] && break
+		if [ "$SECONDS" -ge "$deadline" ] || [ "${#got}" -gt "${#want}" ]; then
+			indent "$(cat "$out" "$out.err")"
+			[ "$sent" = 1 ] || fail "$what: the control frame was not sent"
+			fail "$what: read '$got' from the TCP socket, expected '$want'"
+		fi
+		sleep 0.2
+	done
+	echo "    $what: sent its control frame and read $want"
+}
+
+if [ "$tcp" = 1 ]; then
+	step "control frames through the TCP sockets"
+	for ((n = 1; n <= NUM_PEERS; n++)); do
+		check_ctl "peer0 (peer $n)" "$(tcp_out "$n" 0)" "$(ctl_frame "$n" "$n")"
+		check_ctl "peer$n" "$(tcp_out "$n" "$n")" "$(ctl_frame "$n" 0)"
+	done
+fi
 
 echo
 echo "PASS: ovpn-dco netns test ($mode_desc, $transport transport, cipher $cipher-$key_bits) in ${SECONDS}s"

@@ -32,6 +32,12 @@ usage: ovpn-cli <command> [options] <arguments>
   del_iface <ifname>
   get_family
   new_peer <dev> <peer_id> <lport> <raddr> <rport> [<vpnaddr> [<vpnaddr6>]] [--local-ip ADDR] [--hold]
+           [--tcp listen|connect] [--send-ctl HEX]... [--send-ctl-after SECS]
+      UDP by default; --tcp listen accepts one connection from <raddr> (<rport> 0: any port),
+      --tcp connect connects to <raddr>:<rport> (retrying for 20 s); with --hold, prints
+      'ready lport=N', then 'ctl <hex>' for the bytes read from the TCP socket, 'eof' or
+      'read-error <errno>'; --send-ctl writes HEX (a whole frame, length prefix included)
+      to the TCP socket after the peer is added (and --send-ctl-after SECS), printing 'sent-ctl <n>'
   new_multi_peer <dev> <lport> <peers_file> [--ipv6] [--hold]
       one UDP socket bound to <lport> (IPv6 dual-stack with --ipv6 or any IPv6 remote)
       for every peer; <peers_file> lines: <peer_id> <raddr> <rport> <vpnaddr> [<vpnaddr6>]
@@ -57,6 +63,27 @@ pub enum Device {
     Index(u32),
 }
 
+/// The TCP role of `new_peer` (`--tcp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpMode {
+    /// Listen on `lport` and accept one connection from the remote.
+    Listen,
+    /// Connect to the remote.
+    Connect,
+}
+
+impl FromStr for TcpMode {
+    type Err = ();
+
+    fn from_str(s: &str) -> std::result::Result<Self, ()> {
+        match s {
+            "listen" => Ok(TcpMode::Listen),
+            "connect" => Ok(TcpMode::Connect),
+            _ => Err(()),
+        }
+    }
+}
+
 /// Arguments of `new_peer`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPeerArgs {
@@ -64,9 +91,9 @@ pub struct NewPeerArgs {
     pub dev: Device,
     /// The peer id.
     pub peer_id: u32,
-    /// The local UDP port to bind (0: any).
+    /// The local UDP or TCP port to bind (0: any).
     pub lport: u16,
-    /// The peer's address and port.
+    /// The peer's address and port (TCP listen: port 0 accepts any).
     pub remote: SocketAddr,
     /// The peer's IPv4 address in the tunnel.
     pub vpn4: Option<Ipv4Addr>,
@@ -76,6 +103,13 @@ pub struct NewPeerArgs {
     pub local_ip: Option<IpAddr>,
     /// Keep running after success so the socket stays open (`--hold`).
     pub hold: bool,
+    /// TCP transport instead of UDP (`--tcp`).
+    pub tcp: Option<TcpMode>,
+    /// Bytes to write to the TCP socket once the peer is added
+    /// (`--send-ctl`, in order).
+    pub send_ctl: Vec<Vec<u8>>,
+    /// How long to wait before writing them (`--send-ctl-after`).
+    pub send_ctl_after: Duration,
 }
 
 /// Arguments of `new_multi_peer`.
@@ -222,6 +256,12 @@ struct Opts {
     timeout: Option<Duration>,
     /// `--local-ip ADDR`: the peer's local address.
     local_ip: Option<IpAddr>,
+    /// `--tcp listen|connect`: TCP transport for `new_peer`.
+    tcp: Option<TcpMode>,
+    /// `--send-ctl HEX` (repeatable): bytes to write to the TCP socket.
+    send_ctl: Vec<Vec<u8>>,
+    /// `--send-ctl-after SECS`: the delay before writing them.
+    send_ctl_after: Option<Duration>,
     /// The names of the options given, to check them against the command.
     given: Vec<&'static str>,
 }
@@ -235,7 +275,34 @@ const OPTIONS: &[(&str, bool)] = &[
     ("--count", true),
     ("--timeout", true),
     ("--local-ip", true),
+    ("--tcp", true),
+    ("--send-ctl", true),
+    ("--send-ctl-after", true),
 ];
+
+/// Parses a number of seconds (fractions allowed) as a `Duration`, or
+/// fails with a usage error naming `what`.
+fn parse_secs(what: &str, value: &str) -> Result<Duration> {
+    let secs: f64 = parse_as(what, value)?;
+    Duration::try_from_secs_f64(secs).map_err(|_| Error::usage(format!("invalid {what} '{value}'")))
+}
+
+/// Parses a non-empty string of hex digit pairs (either case, no
+/// separators) into bytes.
+pub fn parse_hex(s: &str) -> Option<Vec<u8>> {
+    if s.is_empty() || !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
+        .collect()
+}
+
+/// Formats bytes as lowercase hex digits, the inverse of [`parse_hex`].
+pub fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// Parses `value` as a `T`, or fails with a usage error naming `what`.
 fn parse_as<T: FromStr>(what: &str, value: &str) -> Result<T> {
@@ -254,13 +321,23 @@ impl Opts {
             "--ipv6" => self.ipv6 = true,
             "--key-bits" => self.key_bits = Some(parse_as("key bits", v)?),
             "--count" => self.count = Some(parse_as("count", v)?),
-            "--timeout" => {
-                let secs: f64 = parse_as("timeout", v)?;
-                let t = Duration::try_from_secs_f64(secs)
-                    .map_err(|_| Error::usage(format!("invalid timeout '{v}'")))?;
-                self.timeout = Some(t);
-            }
+            "--timeout" => self.timeout = Some(parse_secs("timeout", v)?),
             "--local-ip" => self.local_ip = Some(parse_as("local IP", v)?),
+            "--tcp" => {
+                let mode = v.parse().map_err(|()| {
+                    Error::usage(format!("--tcp must be 'listen' or 'connect', not '{v}'"))
+                })?;
+                self.tcp = Some(mode);
+            }
+            "--send-ctl" => {
+                let bytes = parse_hex(v).ok_or_else(|| {
+                    Error::usage(format!(
+                        "invalid --send-ctl '{v}': expected pairs of hex digits"
+                    ))
+                })?;
+                self.send_ctl.push(bytes);
+            }
+            "--send-ctl-after" => self.send_ctl_after = Some(parse_secs("--send-ctl-after", v)?),
             _ => unreachable!("option table and setter disagree"),
         }
         self.given.push(name);
@@ -485,7 +562,22 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Command> {
             Command::GetFamily
         }
         "new_peer" => {
-            opts.check(cmd, &["--ifindex", "--hold", "--local-ip"])?;
+            opts.check(
+                cmd,
+                &[
+                    "--ifindex",
+                    "--hold",
+                    "--local-ip",
+                    "--tcp",
+                    "--send-ctl",
+                    "--send-ctl-after",
+                ],
+            )?;
+            if opts.tcp.is_none() {
+                if let Some(o) = opts.given.iter().find(|o| o.starts_with("--send-ctl")) {
+                    return Err(Error::usage(format!("new_peer: {o} needs --tcp")));
+                }
+            }
             let dev = a.dev(&opts)?;
             let peer_id = a.req("peer_id")?;
             let lport = a.req("lport")?;
@@ -497,6 +589,18 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Command> {
             }
             let (vpn4, vpn6) = vpn_addrs(&addrs)
                 .ok_or_else(|| Error::usage("new_peer: at most one IPv4 and one IPv6 vpnaddr"))?;
+            if opts.tcp == Some(TcpMode::Connect) && rport == 0 {
+                return Err(Error::usage(
+                    "new_peer: --tcp connect needs a non-zero <rport>",
+                ));
+            }
+            if let Some(l) = opts.local_ip.filter(|_| opts.tcp.is_some()) {
+                if l.is_ipv4() != raddr.is_ipv4() {
+                    return Err(Error::usage(
+                        "new_peer: with --tcp, --local-ip must be of <raddr>'s family",
+                    ));
+                }
+            }
             Command::NewPeer(NewPeerArgs {
                 dev,
                 peer_id,
@@ -506,6 +610,9 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Command> {
                 vpn6,
                 local_ip: opts.local_ip,
                 hold: opts.hold,
+                tcp: opts.tcp,
+                send_ctl: std::mem::take(&mut opts.send_ctl),
+                send_ctl_after: opts.send_ctl_after.unwrap_or_default(),
             })
         }
         "new_multi_peer" => {
@@ -695,6 +802,9 @@ mod tests {
                 vpn6: Some("fd00::2".parse().unwrap()),
                 local_ip: None,
                 hold: true,
+                tcp: None,
+                send_ctl: vec![],
+                send_ctl_after: Duration::ZERO,
             })
         );
         let Command::NewPeer(a) =
@@ -711,6 +821,84 @@ mod tests {
         assert!(p("new_peer tun0 1 1194 host 1195").is_err());
         assert!(p("new_peer tun0 1 1194 192.0.2.1").is_err());
         assert!(p("new_peer tun0 1 1194 192.0.2.1 1195 fd00::2 fd00::3").is_err());
+    }
+
+    #[test]
+    fn new_peer_tcp_options() {
+        let Command::NewPeer(a) =
+            p("new_peer tun0 1 1194 10.10.0.2 0 5.5.5.2 --tcp listen --hold").unwrap()
+        else {
+            panic!("not new_peer");
+        };
+        assert_eq!(a.tcp, Some(TcpMode::Listen));
+        assert_eq!(a.remote, "10.10.0.2:0".parse().unwrap());
+        assert!(a.hold);
+        assert!(a.send_ctl.is_empty());
+        assert_eq!(a.send_ctl_after, Duration::ZERO);
+
+        let Command::NewPeer(a) = p("new_peer tun0 1 0 fd00::1 1194 --tcp=connect --hold \
+             --send-ctl 000a2000112233445566778899 --send-ctl=0002ABcd \
+             --send-ctl-after 1.5")
+        .unwrap() else {
+            panic!("not new_peer");
+        };
+        assert_eq!(a.tcp, Some(TcpMode::Connect));
+        assert_eq!(
+            a.send_ctl,
+            vec![
+                vec![0x00, 0x0a, 0x20, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99],
+                vec![0x00, 0x02, 0xab, 0xcd],
+            ]
+        );
+        assert_eq!(a.send_ctl_after, Duration::from_millis(1500));
+
+        let Command::NewPeer(a) =
+            p("new_peer tun0 1 1195 10.0.0.1 1194 --tcp connect --local-ip 10.0.0.2").unwrap()
+        else {
+            panic!("not new_peer");
+        };
+        assert_eq!(a.local_ip, Some("10.0.0.2".parse().unwrap()));
+
+        let err = |line: &str| p(line).unwrap_err().to_string();
+        // connect needs a port; listen takes 0 as "any".
+        assert!(err("new_peer tun0 1 0 10.0.0.1 0 --tcp connect").contains("non-zero <rport>"));
+        assert!(err("new_peer tun0 1 0 10.0.0.1 1 --tcp accept").contains("'listen' or 'connect'"));
+        assert!(p("new_peer tun0 1 0 10.0.0.1 1 --tcp").is_err());
+        assert!(err("new_peer tun0 1 0 10.0.0.1 1 --send-ctl 0001ff")
+            .contains("--send-ctl needs --tcp"));
+        assert!(err("new_peer tun0 1 0 10.0.0.1 1 --send-ctl-after 1")
+            .contains("--send-ctl-after needs --tcp"));
+        assert!(
+            err("new_peer tun0 1 0 10.0.0.1 1 --tcp connect --send-ctl 0g")
+                .contains("invalid --send-ctl '0g'")
+        );
+        assert!(p("new_peer tun0 1 0 10.0.0.1 1 --tcp connect --send-ctl 000").is_err());
+        assert!(p("new_peer tun0 1 0 10.0.0.1 1 --tcp connect --send-ctl=").is_err());
+        assert!(p("new_peer tun0 1 0 10.0.0.1 1 --tcp connect --send-ctl-after -1").is_err());
+        assert!(p("new_peer tun0 1 0 10.0.0.1 1 --tcp connect --local-ip fd00::1").is_err());
+        assert!(matches!(
+            p("new_peer tun0 1 0 10.0.0.1 1 --tcp connect --send-ctl xx").unwrap_err(),
+            Error::Usage(_)
+        ));
+        // Only new_peer takes them.
+        assert!(p("new_multi_peer tun0 1 peers --tcp listen").is_err());
+        assert!(p("get_peer tun0 --send-ctl 00").is_err());
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        assert_eq!(parse_hex("00"), Some(vec![0]));
+        assert_eq!(parse_hex("0aFf10"), Some(vec![0x0a, 0xff, 0x10]));
+        assert_eq!(parse_hex(""), None);
+        assert_eq!(parse_hex("0"), None);
+        assert_eq!(parse_hex("0x00"), None);
+        assert_eq!(parse_hex("00 11"), None);
+        assert_eq!(parse_hex("+1"), None);
+        assert_eq!(parse_hex("é0"), None);
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(parse_hex(&to_hex(&all)), Some(all));
+        assert_eq!(to_hex(&[0x00, 0x0a, 0xbc]), "000abc");
+        assert_eq!(to_hex(&[]), "");
     }
 
     #[test]

@@ -12,13 +12,14 @@ use std::{
 use ovpn_dco_proto::uapi;
 
 use crate::{
-    cli::{self, Command, Device, NewKeyArgs, NewMultiPeerArgs, NewPeerArgs, USAGE},
+    cli::{self, Command, Device, NewKeyArgs, NewMultiPeerArgs, NewPeerArgs, TcpMode, USAGE},
     error::{Error, Result},
     genl::{self, Family, Ovpn, OvpnMsg},
     keys::KeyBlob,
     link,
     nl::NlConn,
     reply::{Notification, PeerInfo},
+    tcp,
 };
 
 /// Runs `cmd`; the `Ok` value is the process exit status.
@@ -77,9 +78,13 @@ fn get_family() -> Result<()> {
 }
 
 /// `new_peer`: binds a UDP socket of the remote's address family to
-/// `lport` and hands it to the kernel with the peer.
+/// `lport` (or, with `--tcp`, sets up a TCP connection with the remote)
+/// and hands it to the kernel with the peer.
 fn new_peer(a: &NewPeerArgs) -> Result<()> {
     let index = ifindex(&a.dev)?;
+    if let Some(mode) = a.tcp {
+        return new_tcp_peer(a, index, mode);
+    }
     let bind_addr: SocketAddr = match a.remote {
         SocketAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, a.lport).into(),
         SocketAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, a.lport).into(),
@@ -108,6 +113,52 @@ fn new_peer(a: &NewPeerArgs) -> Result<()> {
         }
     }
     drop(sock);
+    Ok(())
+}
+
+/// `new_peer --tcp`: accepts one connection from the remote on `lport`
+/// (`listen`) or connects to it (`connect`), and hands the connected
+/// socket to the kernel with the peer.  Then writes the `--send-ctl`
+/// frames, and with `--hold` prints what userspace reads on the socket.
+fn new_tcp_peer(a: &NewPeerArgs, index: u32, mode: TcpMode) -> Result<()> {
+    let local = tcp::local_addr(&a.remote, a.local_ip, a.lport);
+    let stream = match mode {
+        TcpMode::Listen => tcp::listen_accept(local, &a.remote)?,
+        TcpMode::Connect => tcp::connect(local, &a.remote, tcp::CONNECT_TIMEOUT)?,
+    };
+    // The address the connection really has; the kernel takes the
+    // remote from the socket, but OpenVPN sends this attribute too.
+    let remote = stream.peer_addr().unwrap_or(a.remote);
+    let fd = u32::try_from(stream.as_raw_fd())
+        .map_err(|_| Error::other("negative socket descriptor"))?;
+    let req = genl::new_peer(
+        index,
+        &genl::NewPeer {
+            peer_id: a.peer_id,
+            remote,
+            socket_fd: fd,
+            vpn4: a.vpn4,
+            vpn6: a.vpn6,
+            local_ip: a.local_ip,
+        },
+    )?;
+    Ovpn::connect()?.execute(&req)?;
+    if a.hold {
+        let lport = stream.local_addr().map(|s| s.port()).unwrap_or(a.lport);
+        tcp::say(&format!("ready lport={lport}"));
+    }
+    if !a.send_ctl.is_empty() {
+        std::thread::sleep(a.send_ctl_after);
+        for frame in &a.send_ctl {
+            tcp::send_all(stream.as_raw_fd(), frame, tcp::SEND_TIMEOUT)?;
+            tcp::say(&format!("sent-ctl {}", frame.len()));
+        }
+    }
+    if a.hold {
+        // Keeps the socket open (and the peer alive) until killed.
+        tcp::hold_reading(stream.as_raw_fd());
+    }
+    drop(stream);
     Ok(())
 }
 

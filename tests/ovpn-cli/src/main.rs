@@ -18,6 +18,7 @@ mod link;
 mod nl;
 mod reply;
 mod sockaddr;
+mod tcp;
 
 use std::process::ExitCode;
 
