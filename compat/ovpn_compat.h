@@ -33,6 +33,8 @@
 #include <net/route.h>
 #include <net/udp.h>
 #include <net/udp_tunnel.h>
+#include <net/strparser.h>
+#include <net/tcp.h>
 #include <net/inet_sock.h>
 #include <net/net_namespace.h>
 #include <net/netlink.h>
@@ -173,5 +175,53 @@ __be32 ovpn_compat_route_nexthop4(struct net *net, __be32 dst);
 void ovpn_compat_route_nexthop6(struct net *net, struct in6_addr *addr);
 struct sk_buff *ovpn_compat_alloc_skb(struct net_device *dev,
 				      unsigned int headroom, unsigned int len);
+
+/* TCP (tcp.c). */
+
+/* A socket's callbacks and proto from before the takeover. */
+struct ovpn_compat_tcp_saved {
+	void (*data_ready)(struct sock *sk);
+	void (*write_space)(struct sock *sk);
+	void (*state_change)(struct sock *sk);
+	struct proto *prot;
+};
+
+/* What a socket taken over runs: the stream parser's callbacks, the
+ * socket callbacks, and the proto operations that replace TCP's.
+ */
+struct ovpn_compat_tcp_ops {
+	struct strp_callbacks strp;
+	void (*data_ready)(struct sock *sk);
+	void (*write_space)(struct sock *sk);
+	void (*state_change)(struct sock *sk);
+	int (*recvmsg)(struct sock *sk, struct msghdr *msg, size_t len,
+		       int flags);
+	int (*sendmsg)(struct sock *sk, struct msghdr *msg, size_t len);
+	bool (*sock_is_readable)(struct sock *sk);
+};
+
+const struct proto *ovpn_compat_tcp_orig_prot(struct sock *sk);
+int ovpn_compat_tcp_attach(struct socket *sock, void *data,
+			   struct strparser *strp,
+			   struct ovpn_compat_tcp_saved *saved,
+			   const struct ovpn_compat_tcp_ops *ops);
+void ovpn_compat_tcp_detach(struct socket *sock, struct strparser *strp,
+			    const struct ovpn_compat_tcp_saved *saved);
+void *ovpn_compat_tcp_user_data(struct sock *sk);
+void ovpn_compat_lock_sock(struct sock *sk);
+bool ovpn_compat_tcp_rcv_shutdown(struct sock *sk);
+bool ovpn_compat_tcp_closed(struct sock *sk);
+int ovpn_compat_sock_error(struct sock *sk);
+void ovpn_compat_strp_msg(struct sk_buff *skb, int *off, int *len);
+void ovpn_compat_strp_pause(struct strparser *strp);
+int ovpn_compat_skb_window(struct sk_buff *skb, unsigned int off,
+			   unsigned int len);
+void ovpn_compat_skb_queue_init(struct sk_buff_head *q);
+void ovpn_compat_skb_queue_purge(struct sk_buff_head *q);
+u32 ovpn_compat_skb_queue_len(const struct sk_buff_head *q);
+struct sk_buff *ovpn_compat_skb_from_msg(struct sock *sk, struct msghdr *msg,
+					 size_t len, int *err);
+int ovpn_compat_skb_copy_to_msg(const struct sk_buff *skb, int off,
+				struct msghdr *msg, int len);
 
 #endif /* OVPN_DCO_COMPAT_H */

@@ -7,6 +7,7 @@ use crate::abstractions::crypto::Aead;
 use crate::abstractions::rcu::RcuPtr;
 use crate::proto::aead::{CipherAlg, NONCE_TAIL_LEN};
 use crate::proto::pktid::{ReplayWindow, TxPacketId};
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::sync::rcu::Guard;
@@ -29,6 +30,8 @@ pub(crate) struct KeySlot {
     nonce_enc: [u8; NONCE_TAIL_LEN],
     nonce_dec: [u8; NONCE_TAIL_LEN],
     tx_pid: TxPacketId,
+    /// Set once the key's TX ids ran out and its removal was requested.
+    used_up: AtomicBool,
     #[pin]
     replay: SpinLock<ReplayWindow>,
 }
@@ -53,6 +56,7 @@ impl KeySlot {
                 nonce_enc,
                 nonce_dec,
                 tx_pid: TxPacketId::new(),
+                used_up: AtomicBool::new(false),
                 replay <- new_spinlock!(ReplayWindow::new()),
             }),
             GFP_KERNEL,
@@ -89,6 +93,12 @@ impl KeySlot {
         self.tx_pid.next()
     }
 
+    /// Whether this call is the first to find the key used up (so that its
+    /// removal is requested once).
+    pub(crate) fn first_used_up(&self) -> bool {
+        !self.used_up.swap(true, Ordering::Relaxed)
+    }
+
     /// Checks an authenticated RX packet id against the replay window and
     /// records it.  Called from softirq context only.
     pub(crate) fn check_replay(&self, id: u32, now_ms: u64) -> bool {
@@ -105,74 +115,88 @@ pub(crate) enum Slot {
     Secondary,
 }
 
-/// A peer's two key slots.  Readers use them under RCU; writers (the
-/// netlink key commands) are serialised by the device's peer lock.
+/// The contents of a peer's two key slots at one moment.
+#[derive(Default)]
+struct KeyPair {
+    primary: Option<Arc<KeySlot>>,
+    secondary: Option<Arc<KeySlot>>,
+}
+
+impl KeyPair {
+    fn slot_mut(&mut self, s: Slot) -> &mut Option<Arc<KeySlot>> {
+        match s {
+            Slot::Primary => &mut self.primary,
+            Slot::Secondary => &mut self.secondary,
+        }
+    }
+}
+
+/// A peer's two key slots.  Readers use them under RCU and always see both
+/// slots of one moment: the pair is replaced as a whole, so a swap is
+/// atomic for the data path.  Writers (the netlink key commands, and the
+/// retirement of used-up keys) run in process context under the device's
+/// peer lock.
 #[derive(Default)]
 pub(crate) struct Keys {
-    primary: RcuPtr<Arc<KeySlot>>,
-    secondary: RcuPtr<Arc<KeySlot>>,
+    pair: RcuPtr<KeyPair>,
 }
 
 impl Keys {
-    fn slot(&self, s: Slot) -> &RcuPtr<Arc<KeySlot>> {
-        match s {
-            Slot::Primary => &self.primary,
-            Slot::Secondary => &self.secondary,
-        }
-    }
-
     /// The TX key (the primary).
     pub(crate) fn tx(&self, g: &Guard) -> Option<Arc<KeySlot>> {
-        self.primary.get(g).cloned()
+        self.pair.get(g)?.primary.clone()
     }
 
     /// The RX key for `key_id`: the primary if it has that id, else the
     /// secondary if it does.
     pub(crate) fn rx(&self, key_id: u8, g: &Guard) -> Option<Arc<KeySlot>> {
-        [&self.primary, &self.secondary]
+        let pair = self.pair.get(g)?;
+        [&pair.primary, &pair.secondary]
             .into_iter()
-            .filter_map(|s| s.get(g))
+            .flatten()
             .find(|k| k.key_id == key_id)
             .cloned()
+    }
+
+    /// Publishes what `change` makes of a copy of the current pair.
+    /// Writers are serialised by the caller (the peer lock).
+    fn update(&self, change: impl FnOnce(&mut KeyPair)) -> Result {
+        let g = kernel::sync::rcu::read_lock();
+        let mut pair = match self.pair.get(&g) {
+            Some(p) => KeyPair {
+                primary: p.primary.clone(),
+                secondary: p.secondary.clone(),
+            },
+            None => KeyPair::default(),
+        };
+        drop(g);
+        change(&mut pair);
+        self.pair.set(pair, GFP_KERNEL)
     }
 
     /// Installs `key` in `slot`, replacing what was there (still usable by
     /// packets in flight).
     pub(crate) fn install(&self, slot: Slot, key: Arc<KeySlot>) -> Result {
-        self.slot(slot).set(key, GFP_KERNEL)
+        self.update(|p| *p.slot_mut(slot) = Some(key))
     }
 
-    /// Swaps the slots.  While it runs, readers see in each slot either
-    /// its old or its new key (both slots briefly hold the same key).
+    /// Swaps the slots, in one step for the data path.
     pub(crate) fn swap(&self) -> Result {
-        let g = kernel::sync::rcu::read_lock();
-        let p = self.primary.get(&g).cloned();
-        let s = self.secondary.get(&g).cloned();
-        drop(g);
-        // Allocate both nodes before publishing anything.
-        let np = s
-            .map(|k| crate::abstractions::rcu::RcuBox::new(k, GFP_KERNEL))
-            .transpose()?;
-        let ns = p
-            .map(|k| crate::abstractions::rcu::RcuBox::new(k, GFP_KERNEL))
-            .transpose()?;
-        self.primary.replace(np);
-        self.secondary.replace(ns);
-        Ok(())
+        self.update(|p| core::mem::swap(&mut p.primary, &mut p.secondary))
     }
 
     /// Empties `slot`.
-    pub(crate) fn delete(&self, slot: Slot) {
-        self.slot(slot).clear();
+    pub(crate) fn delete(&self, slot: Slot) -> Result {
+        self.update(|p| *p.slot_mut(slot) = None)
     }
 
-    /// Empties `slot` if it still holds `key` (used-up TX keys).
-    pub(crate) fn delete_if(&self, slot: Slot, key: &Arc<KeySlot>) {
-        let g = kernel::sync::rcu::read_lock();
-        let same = self.slot(slot).get(&g).is_some_and(|k| Arc::ptr_eq(k, key));
-        drop(g);
-        if same {
-            self.slot(slot).clear();
-        }
+    /// Empties `slot` if it still holds `key` (a used-up TX key).
+    pub(crate) fn delete_if(&self, slot: Slot, key: &Arc<KeySlot>) -> Result {
+        self.update(|p| {
+            let s = p.slot_mut(slot);
+            if s.as_ref().is_some_and(|k| Arc::ptr_eq(k, key)) {
+                *s = None;
+            }
+        })
     }
 }

@@ -11,13 +11,15 @@ use crate::abstractions::crypto::{self, Aead, AeadJob, Direction};
 use crate::abstractions::netdev::{now_ms, with_bh_disabled, NetDevice};
 use crate::abstractions::rtnl::driver_data;
 use crate::abstractions::skb::SkBuff;
+use crate::abstractions::tcp::{TcpFailure, TcpHandler, TcpSock};
 use crate::abstractions::udp::{UdpRecv, UdpSock};
-use crate::crypto::{KeySlot, Slot};
+use crate::crypto::KeySlot;
 use crate::netdev::{Mode, Ovpn, OvpnLink};
 use crate::peer::{count, Peer, PeerSock};
 use crate::proto::aead::{self as wire_aead, AAD_LEN, OVERHEAD};
 use crate::proto::netdev::{IP_HEADER_MAX_LEN, UDP_HEADER_LEN};
 use crate::proto::sockaddr::{IpAddr, SockAddr};
+use crate::proto::uapi;
 use crate::proto::wire::{self, DataV2Header, DATA_V2_HEADER_LEN, PEER_ID_UNDEF};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
@@ -167,8 +169,11 @@ fn send_one(peer: Arc<Peer>, mut skb: SkBuff) {
         return;
     };
     let Some(pid) = key.next_tx_id() else {
-        // Used up: the key is useless for TX from now on.
-        peer.keys.delete_if(Slot::Primary, &key);
+        // Used up: the key is useless for TX from now on, and is taken
+        // out of its slot from process context.
+        if key.first_used_up() && crate::keepalive::retire_key_later(&peer, &key).is_err() {
+            pr_warn!("peer {}: used-up key not retired (no memory)\n", peer.id());
+        }
         dropped(dev, Reason::TxNoKey);
         return;
     };
@@ -222,10 +227,20 @@ impl AeadJob for TxJob {
             return;
         }
         let len = skb.len();
-        let PeerSock::Udp(sock) = peer.sock() else {
-            // TCP transmission comes with the TCP transport.
-            dropped(dev, Reason::TxError);
-            return;
+        let sock = match peer.sock() {
+            PeerSock::Udp(sock) => sock,
+            PeerSock::Tcp(ts) => {
+                // Framed and sent from process context, in order.
+                match ts.send(skb) {
+                    Ok(()) => {
+                        dev.stats_tx_add(len);
+                        count(&peer.stats.link_tx_bytes, &peer.stats.link_tx_packets, len);
+                        peer.mark_tx();
+                    }
+                    Err(_) => dropped(dev, Reason::TxError),
+                }
+                return;
+            }
         };
         let g = rcu::read_lock();
         let Some(bind) = peer.bind(&g) else {
@@ -292,47 +307,124 @@ impl UdpRecv for OvpnUdp {
             // No id: the peer is whoever has this transport address.
             Mode::Mp => ovpn.tables().by_addr(&from.0, &g),
         };
+        // Only a peer of this socket (not a TCP peer, nor one of another
+        // UDP socket of the device).
+        let peer =
+            peer.filter(|p| matches!(p.sock(), PeerSock::Udp(u) if core::ptr::eq(&**u, sock)));
         let Some(peer) = peer.cloned() else {
             drop(g);
             dropped(dev, Reason::RxNoPeer);
             return None;
         };
-        let key = peer.keys.rx(hdr.key_id, &g);
         drop(g);
         if skb.pull(UDP_HEADER_LEN).is_err() {
             dropped(dev, Reason::RxMalformed);
             return None;
         }
-        count(
-            &peer.stats.link_rx_bytes,
-            &peer.stats.link_rx_packets,
-            skb.len(),
-        );
-        let Some(key) = key else {
-            dropped(dev, Reason::RxNoKey);
-            return None;
-        };
-        if !skb.may_pull(OVERHEAD) {
-            dropped(dev, Reason::RxMalformed);
-            return None;
-        }
-        let h = skb.head();
-        let pid = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
-        let iv = wire_aead::nonce(pid, key.nonce_dec());
-        crypto::run(
-            RxJob {
-                peer,
-                key,
-                pid,
-                from,
-            },
-            Direction::Decrypt,
-            skb,
-            AAD_LEN,
-            iv,
-        );
+        rx_packet(peer, skb, hdr.key_id, Some(from));
         None
     }
+}
+
+/// What the driver does with the TCP connections of its peers.
+pub(crate) static TCP_HANDLER: TcpHandler = TcpHandler {
+    recv: tcp_recv,
+    failed: tcp_failed,
+};
+
+/// The peer a TCP connection carries, if it is still the device's.
+fn tcp_peer(sock: &TcpSock) -> Option<Arc<Peer>> {
+    let ovpn = driver_data::<OvpnLink>(sock.dev())?;
+    let g = rcu::read_lock();
+    let peer = match ovpn.mode() {
+        Mode::P2p => ovpn.tables().p2p(&g),
+        Mode::Mp => ovpn.tables().by_id(sock.peer_id(), &g),
+    };
+    peer.filter(|p| p.sock().is_tcp(sock)).cloned()
+}
+
+/// A frame arrived on a peer's TCP connection: data packets are the
+/// kernel's, everything else goes to userspace.
+fn tcp_recv(sock: &TcpSock, mut skb: SkBuff) -> Option<SkBuff> {
+    let dev = sock.dev();
+    if !skb.may_pull(DATA_V2_HEADER_LEN) {
+        // Frames hold at least that much: no memory.
+        dropped(dev, Reason::RxMalformed);
+        return None;
+    }
+    let head = skb.head();
+    if wire::opcode(head[0]) != wire::OP_DATA_V2 {
+        // Control channel: userspace's.
+        return Some(skb);
+    }
+    let Some(hdr) = DataV2Header::parse(&head[..DATA_V2_HEADER_LEN]) else {
+        dropped(dev, Reason::RxMalformed);
+        return None;
+    };
+    // The connection is the peer's: the header's peer id adds nothing.
+    let Some(peer) = tcp_peer(sock) else {
+        dropped(dev, Reason::RxNoPeer);
+        return None;
+    };
+    rx_packet(peer, skb, hdr.key_id, None);
+    None
+}
+
+/// A peer's TCP connection failed or ended: the peer goes, from process
+/// context, and userspace is told why.
+fn tcp_failed(sock: &TcpSock, why: TcpFailure) {
+    let reason = match why {
+        TcpFailure::Closed => uapi::OVPN_DEL_PEER_REASON_TRANSPORT_DISCONNECT,
+        TcpFailure::Framing | TcpFailure::Send => uapi::OVPN_DEL_PEER_REASON_TRANSPORT_ERROR,
+    };
+    let Some(peer) = tcp_peer(sock) else {
+        return;
+    };
+    pr_debug!("peer {}: TCP connection ended ({:?})\n", peer.id(), why);
+    if crate::keepalive::remove_later(&peer, reason).is_err() {
+        pr_warn!(
+            "peer {}: connection ended, removal failed (no memory)\n",
+            peer.id()
+        );
+    }
+}
+
+/// Decrypts a DATA_V2 packet (`skb` at its first byte) from `peer` with
+/// key `key_id`; `from` is the outer source and local address of a UDP
+/// packet (for float).
+fn rx_packet(peer: Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAddr, IpAddr)>) {
+    let dev = peer.dev();
+    count(
+        &peer.stats.link_rx_bytes,
+        &peer.stats.link_rx_packets,
+        skb.len(),
+    );
+    let g = rcu::read_lock();
+    let key = peer.keys.rx(key_id, &g);
+    drop(g);
+    let Some(key) = key else {
+        dropped(dev, Reason::RxNoKey);
+        return;
+    };
+    if !skb.may_pull(OVERHEAD) {
+        dropped(dev, Reason::RxMalformed);
+        return;
+    }
+    let h = skb.head();
+    let pid = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+    let iv = wire_aead::nonce(pid, key.nonce_dec());
+    crypto::run(
+        RxJob {
+            peer,
+            key,
+            pid,
+            from,
+        },
+        Direction::Decrypt,
+        skb,
+        AAD_LEN,
+        iv,
+    );
 }
 
 /// A decryption in flight.
@@ -340,8 +432,8 @@ struct RxJob {
     peer: Arc<Peer>,
     key: Arc<KeySlot>,
     pid: u32,
-    /// The outer source, and the local address it was sent to.
-    from: (SockAddr, IpAddr),
+    /// The outer source, and the local address it was sent to (UDP).
+    from: Option<(SockAddr, IpAddr)>,
 }
 
 impl AeadJob for RxJob {
@@ -377,8 +469,8 @@ impl AeadJob for RxJob {
         {
             // A keepalive: it did its job by arriving (and tells where the
             // peer is now).
-            if ovpn.mode() == Mode::Mp {
-                float(peer, &self.from);
+            if let (Mode::Mp, Some(from)) = (ovpn.mode(), &self.from) {
+                float(peer, from);
             }
             skb.consume();
             return;
@@ -399,7 +491,9 @@ impl AeadJob for RxJob {
                 return;
             }
             // Authentic, fresh and plausible: the peer may have moved.
-            float(peer, &self.from);
+            if let Some(from) = &self.from {
+                float(peer, from);
+            }
         }
         skb.rx_prepare(dev, proto);
         ovpn.gro().receive(skb);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Process-context work of a device: keepalive and expiry, and re-filing
-//! floated peers.
+//! Process-context work of a device: keepalive and expiry, re-filing
+//! floated peers, retiring used-up keys, and removing peers whose
+//! transport failed.
 //!
 //! Keepalive and expiry.  While any peer of a device has a keepalive
 //! interval or timeout set, the device ticks once a second on the module's
@@ -12,9 +13,10 @@
 use crate::abstractions::netdev::{now_ms, NetDevice};
 use crate::abstractions::rtnl::driver_data;
 use crate::abstractions::wq;
+use crate::crypto::{KeySlot, Slot};
 use crate::io;
 use crate::netdev::OvpnLink;
-use crate::peer::{self, Due};
+use crate::peer::{self, Due, Peer};
 use crate::proto::uapi;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
@@ -143,6 +145,108 @@ pub(crate) fn refile_later(dev: &NetDevice) -> Result {
         pin_init!(Refile {
             dev: dev.into(),
             work <- new_work!("ovpn_dco::refile"),
+        }),
+        GFP_ATOMIC,
+    )?;
+    let _ = q.enqueue(r);
+    Ok(())
+}
+
+/// A pending removal of a key whose TX packet ids ran out.
+#[pin_data]
+struct RetireKey {
+    peer: Arc<Peer>,
+    key: Arc<KeySlot>,
+    #[pin]
+    work: Work<RetireKey>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for RetireKey { self.work }
+}
+
+impl WorkItem for RetireKey {
+    type Pointer = Arc<RetireKey>;
+
+    fn run(this: Arc<RetireKey>) {
+        let Some(ovpn) = driver_data::<OvpnLink>(this.peer.dev()) else {
+            return;
+        };
+        // Key changes are serialised by the peer lock; the slot may hold
+        // another key by now, which stays.
+        let _guard = ovpn.peers().lock();
+        if this.peer.keys.delete_if(Slot::Primary, &this.key).is_err() {
+            pr_warn!(
+                "peer {}: used-up key not retired (no memory)\n",
+                this.peer.id()
+            );
+        }
+    }
+}
+
+/// Takes `key`, whose TX ids ran out, out of `peer`'s primary slot from
+/// process context.  Callable from softirq context.
+pub(crate) fn retire_key_later(peer: &Arc<Peer>, key: &Arc<KeySlot>) -> Result {
+    let q = wq::queue().ok_or(ENODEV)?;
+    let r = Arc::pin_init(
+        pin_init!(RetireKey {
+            peer: peer.clone(),
+            key: key.clone(),
+            work <- new_work!("ovpn_dco::retire_key"),
+        }),
+        GFP_ATOMIC,
+    )?;
+    let _ = q.enqueue(r);
+    Ok(())
+}
+
+/// A pending removal of a peer whose transport failed.
+#[pin_data]
+struct RemovePeer {
+    peer: Arc<Peer>,
+    reason: u8,
+    #[pin]
+    work: Work<RemovePeer>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for RemovePeer { self.work }
+}
+
+impl WorkItem for RemovePeer {
+    type Pointer = Arc<RemovePeer>;
+
+    fn run(this: Arc<RemovePeer>) {
+        let dev = this.peer.dev();
+        let Some(ovpn) = driver_data::<OvpnLink>(dev) else {
+            return;
+        };
+        let mut set = ovpn.peers().lock();
+        // Unless it went meanwhile (or its id was reused).
+        let same = set
+            .get(this.peer.id())
+            .is_some_and(|p| Arc::ptr_eq(&p, &this.peer));
+        let removed = if same {
+            set.remove(ovpn.tables(), this.peer.id())
+        } else {
+            None
+        };
+        drop(set);
+        if let Some(p) = removed {
+            peer::release(dev, p, this.reason);
+        }
+    }
+}
+
+/// Removes `peer` with `reason` (a `OVPN_DEL_PEER_REASON_*`) from process
+/// context.  Callable from softirq context.
+pub(crate) fn remove_later(peer: &Arc<Peer>, reason: u8) -> Result {
+    let q = wq::queue().ok_or(ENODEV)?;
+    let r = Arc::pin_init(
+        pin_init!(RemovePeer {
+            peer: peer.clone(),
+            reason,
+            work <- new_work!("ovpn_dco::remove_peer"),
         }),
         GFP_ATOMIC,
     )?;

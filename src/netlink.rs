@@ -165,13 +165,13 @@ fn new_peer(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
         return Err(EINVAL);
     }
     let mut peers = ovpn.peers().lock();
-    let sock = peers.transport(dev, sock).map_err(|e| {
-        reject(
-            info,
-            &sock_attr,
-            c"ovpn-dco: the socket already serves another tunnel",
-            e,
-        )
+    let sock = peers.transport(dev, sock, id).map_err(|e| {
+        let msg = if e == ENOTCONN {
+            c"ovpn-dco: a TCP socket must be connected"
+        } else {
+            c"ovpn-dco: the socket already serves another tunnel"
+        };
+        reject(info, &sock_attr, msg, e)
     })?;
     let peer = Peer::new(
         dev,
@@ -184,13 +184,19 @@ fn new_peer(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
             vpn6,
         },
     );
-    let replaced = peer
-        .and_then(|peer| peers.add(ovpn.tables(), peer))
-        .inspect_err(|e| {
-            if *e == EEXIST {
-                info.extack().msg(c"ovpn-dco: a peer with this id exists");
-            }
-        })?;
+    let replaced = match peer {
+        Ok(peer) => peers.add(ovpn.tables(), peer),
+        Err(e) => {
+            // Give back the transport no peer took.
+            peers.gc_socks();
+            Err(e)
+        }
+    }
+    .inspect_err(|e| {
+        if *e == EEXIST {
+            info.extack().msg(c"ovpn-dco: a peer with this id exists");
+        }
+    })?;
     drop(peers);
     if let Some(old) = replaced {
         peer::release(dev, old, OVPN_DEL_PEER_REASON_TEARDOWN);
@@ -324,8 +330,7 @@ fn del_key(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
     let peer = find_peer(info, ovpn, &nest, OVPN_DEL_KEY_ATTR_PEER_ID)?;
     let slot = slot(nest.get(OVPN_DEL_KEY_ATTR_KEY_SLOT))?;
     let _guard = ovpn.peers().lock();
-    peer.keys.delete(slot);
-    Ok(())
+    peer.keys.delete(slot)
 }
 
 /// Handles one request of the family.

@@ -12,6 +12,7 @@ use crate::abstractions::genl::{Context, GenlMsg, MsgWriter};
 use crate::abstractions::netdev::{now_ms, NetDevice};
 use crate::abstractions::rcu::RcuPtr;
 use crate::abstractions::socket::{Socket, Transport};
+use crate::abstractions::tcp::{TcpSock, TcpTunnel};
 use crate::abstractions::udp::{DstCache, UdpSock, UdpTunnel};
 use crate::crypto::Keys;
 use crate::io::OvpnUdp;
@@ -62,13 +63,18 @@ pub(crate) struct Bind {
 pub(crate) enum PeerSock {
     /// A UDP socket in encapsulation mode, maybe shared with other peers.
     Udp(Arc<UdpSock>),
-    /// A TCP socket (its data path is not handled yet).
-    Tcp(Socket),
+    /// A TCP connection, the peer's alone.
+    Tcp(Arc<TcpSock>),
 }
 
 impl PeerSock {
     fn is_udp(&self) -> bool {
         matches!(self, PeerSock::Udp(_))
+    }
+
+    /// Whether this is the TCP connection `ts`.
+    pub(crate) fn is_tcp(&self, ts: &TcpSock) -> bool {
+        matches!(self, PeerSock::Tcp(t) if core::ptr::eq(&**t, ts))
     }
 }
 
@@ -277,7 +283,7 @@ impl Peer {
         }
         let lport = match &self.sock {
             PeerSock::Udp(u) => u.socket().local_port(),
-            PeerSock::Tcp(s) => s.local_port(),
+            PeerSock::Tcp(t) => t.socket().local_port(),
         };
         msg.put_be16(OVPN_GET_PEER_RESP_ATTR_LOCAL_PORT, lport)?;
         let s = &self.stats;
@@ -577,7 +583,8 @@ struct SockUse {
 }
 
 /// The control plane's view of a device's peers, under the device's peer
-/// mutex: the list (for dumps and teardown) and the attached sockets.
+/// mutex: the list (for dumps and teardown) and the attached sockets (UDP
+/// sockets shared by peers, and each TCP peer's connection).
 /// Every change is mirrored in the [`PeerTables`].
 pub(crate) struct PeerSet {
     /// Set when the device is being deleted: no peer may be added then.
@@ -587,6 +594,7 @@ pub(crate) struct PeerSet {
     p2p: bool,
     list: KVec<Arc<Peer>>,
     socks: KVec<SockUse>,
+    tcp: KVec<TcpTunnel>,
 }
 
 impl PeerSet {
@@ -598,6 +606,7 @@ impl PeerSet {
             p2p,
             list: KVec::new(),
             socks: KVec::new(),
+            tcp: KVec::new(),
         }
     }
 
@@ -625,14 +634,20 @@ impl PeerSet {
         Ok(())
     }
 
-    /// The transport for a new peer of `dev` on `sock`: a UDP socket is
-    /// attached (or its existing attachment shared).
-    pub(crate) fn transport(&mut self, dev: &NetDevice, sock: Socket) -> Result<PeerSock> {
+    /// The transport for new peer `id` of `dev` on `sock`: a UDP socket is
+    /// attached (or its existing attachment shared), a TCP connection
+    /// taken over for the peer.  A transport no peer uses is given back
+    /// by the next change of the set.
+    pub(crate) fn transport(&mut self, dev: &NetDevice, sock: Socket, id: u32) -> Result<PeerSock> {
         if self.dead {
             return Err(ENODEV);
         }
         if sock.transport() == Transport::Tcp {
-            return Ok(PeerSock::Tcp(sock));
+            self.tcp.reserve(1, GFP_KERNEL)?;
+            let ts = TcpSock::new(sock, dev.into(), id, &crate::io::TCP_HANDLER)?;
+            let tunnel = TcpTunnel::attach(ts.clone())?;
+            self.tcp.push(tunnel, GFP_KERNEL)?;
+            return Ok(PeerSock::Tcp(ts));
         }
         if let Some(u) = self
             .socks
@@ -662,7 +677,18 @@ impl PeerSet {
     }
 
     /// Detaches the sockets no peer uses any more.
-    fn gc_socks(&mut self) {
+    pub(crate) fn gc_socks(&mut self) {
+        let mut i = 0;
+        while i < self.tcp.len() {
+            let ts = self.tcp[i].sock();
+            if self.list.iter().any(|p| p.sock.is_tcp(ts)) {
+                i += 1;
+            } else {
+                let last = self.tcp.len() - 1;
+                self.tcp.swap(i, last);
+                drop(self.tcp.pop());
+            }
+        }
         let mut i = 0;
         while i < self.socks.len() {
             if self.socks[i].users == 0 {
@@ -776,7 +802,8 @@ impl PeerSet {
         for u in self.socks.iter_mut() {
             u.users = 0;
         }
+        let list = core::mem::replace(&mut self.list, KVec::new());
         self.gc_socks();
-        core::mem::replace(&mut self.list, KVec::new())
+        list
     }
 }

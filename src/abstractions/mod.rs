@@ -17,5 +17,6 @@ pub(crate) mod rcu;
 pub(crate) mod rtnl;
 pub(crate) mod skb;
 pub(crate) mod socket;
+pub(crate) mod tcp;
 pub(crate) mod udp;
 pub(crate) mod wq;

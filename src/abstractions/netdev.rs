@@ -147,6 +147,12 @@ impl NetDevice {
         unsafe { bindings::ovpn_compat_dev_dstats_rx_add(self.as_ptr(), len as u32) };
     }
 
+    /// Counts a transmitted packet of `len` bytes in the device stats.
+    pub(crate) fn stats_tx_add(&self, len: usize) {
+        // SAFETY: the device is alive (type invariant).
+        unsafe { bindings::ovpn_compat_dev_dstats_tx_add(self.as_ptr(), len as u32) };
+    }
+
     /// Counts a dropped received packet in the device stats.
     pub(crate) fn stats_rx_dropped(&self) {
         // SAFETY: the device is alive (type invariant).

@@ -120,6 +120,26 @@ impl SkBuff {
         Ok(())
     }
 
+    /// Puts back in front the `n` bytes that the last [`SkBuff::pull`]
+    /// removed (they are still there, unchanged).
+    pub(crate) fn unpull(&mut self, n: usize) {
+        // SAFETY: the skb is valid and owned.
+        let p = unsafe { self.ptr.as_ref() };
+        if (p.data as usize) - (p.head as usize) >= n {
+            // SAFETY: there are `n` bytes of headroom; they hold what was
+            // pulled, which we only expose again.
+            unsafe { bindings::skb_push(self.as_ptr(), n as u32) };
+        }
+    }
+
+    /// Cuts the packet down to the `len` bytes that start at `off`.
+    pub(crate) fn window(&mut self, off: usize, len: usize) -> Result {
+        let off = u32::try_from(off).map_err(|_| EINVAL)?;
+        let len = u32::try_from(len).map_err(|_| EINVAL)?;
+        // SAFETY: the skb is valid and owned.
+        to_result(unsafe { bindings::ovpn_compat_skb_window(self.as_ptr(), off, len) })
+    }
+
     /// Makes sure the header area is private and has `room` bytes of
     /// headroom.
     pub(crate) fn cow_head(&mut self, room: usize) -> Result {

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TCP wrappers for the Rust side of ovpn-dco-v2: taking a TCP socket over
+ * (its callbacks, a copy of its proto with three operations replaced, a
+ * stream parser) and giving it back, and the inline helpers the stream
+ * handling needs.  The operations themselves are Rust functions passed in
+ * through struct ovpn_compat_tcp_ops; no OpenVPN logic lives here.
+ */
+#include "ovpn_compat.h"
+
+/* The protos of the sockets taken over: a copy of each original proto
+ * (tcp_prot, tcpv6_prot) with the three operations of ovpn_compat_tcp_ops,
+ * built the first time a socket of that proto is attached.  tcpv6_prot is
+ * not exported, hence the copy from the socket itself.  They live as long
+ * as the module, and the module cannot go while a socket uses them (each
+ * attached socket belongs to a peer of one of its devices).
+ */
+static struct {
+	const struct proto *orig;
+	struct proto prot;
+} ovpn_tcp_protos[2];
+static DEFINE_MUTEX(ovpn_tcp_protos_lock);
+
+static struct proto *ovpn_tcp_proto_for(struct sock *sk,
+					const struct ovpn_compat_tcp_ops *ops)
+{
+	const struct proto *orig = READ_ONCE(sk->sk_prot);
+	struct proto *ret = NULL;
+	int i;
+
+	mutex_lock(&ovpn_tcp_protos_lock);
+	for (i = 0; i < ARRAY_SIZE(ovpn_tcp_protos); i++) {
+		if (ovpn_tcp_protos[i].orig == orig) {
+			ret = &ovpn_tcp_protos[i].prot;
+			break;
+		}
+		if (!ovpn_tcp_protos[i].orig) {
+			ovpn_tcp_protos[i].prot = *orig;
+			ovpn_tcp_protos[i].prot.recvmsg = ops->recvmsg;
+			ovpn_tcp_protos[i].prot.sendmsg = ops->sendmsg;
+			ovpn_tcp_protos[i].prot.sock_is_readable =
+				ops->sock_is_readable;
+			ovpn_tcp_protos[i].orig = orig;
+			ret = &ovpn_tcp_protos[i].prot;
+			break;
+		}
+	}
+	mutex_unlock(&ovpn_tcp_protos_lock);
+	return ret;
+}
+
+/* The original proto of a socket that was (or is) taken over. */
+const struct proto *ovpn_compat_tcp_orig_prot(struct sock *sk)
+{
+	const struct proto *cur = READ_ONCE(sk->sk_prot);
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(ovpn_tcp_protos); i++)
+		if (cur == &ovpn_tcp_protos[i].prot)
+			return ovpn_tcp_protos[i].orig;
+	return cur;
+}
+
+/* Takes @sock over with @data as its user data.  -ENOTCONN unless it is
+ * an established connection, -EBUSY if something else already uses it
+ * (another tunnel, a ULP such as kTLS, a BPF sockmap).
+ */
+int ovpn_compat_tcp_attach(struct socket *sock, void *data,
+			   struct strparser *strp,
+			   struct ovpn_compat_tcp_saved *saved,
+			   const struct ovpn_compat_tcp_ops *ops)
+{
+	struct sock *sk = sock->sk;
+	struct proto *prot;
+	int ret;
+
+	lock_sock(sk);
+	if (sk->sk_state != TCP_ESTABLISHED) {
+		ret = -ENOTCONN;
+		goto out;
+	}
+	if (rcu_access_pointer(sk->sk_user_data) || inet_csk(sk)->icsk_ulp_data) {
+		ret = -EBUSY;
+		goto out;
+	}
+	prot = ovpn_tcp_proto_for(sk, ops);
+	if (!prot) {
+		ret = -EPROTONOSUPPORT;
+		goto out;
+	}
+	ret = strp_init(strp, sk, &ops->strp);
+	if (ret)
+		goto out;
+	saved->data_ready = sk->sk_data_ready;
+	saved->write_space = sk->sk_write_space;
+	saved->state_change = sk->sk_state_change;
+	saved->prot = sk->sk_prot;
+	rcu_assign_sk_user_data(sk, data);
+	WRITE_ONCE(sk->sk_data_ready, ops->data_ready);
+	WRITE_ONCE(sk->sk_write_space, ops->write_space);
+	WRITE_ONCE(sk->sk_state_change, ops->state_change);
+	WRITE_ONCE(sk->sk_prot, prot);
+out:
+	release_sock(sk);
+	if (!ret)
+		/* What arrived before the takeover. */
+		strp_check_rcv(strp);
+	return ret;
+}
+
+/* Gives @sock back as the plain TCP socket it was.  Callbacks that read
+ * the user data before this may still run until an RCU grace period has
+ * passed.  Process context, socket not locked.
+ */
+void ovpn_compat_tcp_detach(struct socket *sock, struct strparser *strp,
+			    const struct ovpn_compat_tcp_saved *saved)
+{
+	struct sock *sk = sock->sk;
+
+	lock_sock(sk);
+	WRITE_ONCE(sk->sk_data_ready, saved->data_ready);
+	WRITE_ONCE(sk->sk_write_space, saved->write_space);
+	WRITE_ONCE(sk->sk_state_change, saved->state_change);
+	WRITE_ONCE(sk->sk_prot, saved->prot);
+	rcu_assign_sk_user_data(sk, NULL);
+	strp_stop(strp);
+	release_sock(sk);
+	/* Waits for the parser's work; needs the socket unlocked. */
+	strp_done(strp);
+}
+
+void *ovpn_compat_tcp_user_data(struct sock *sk)
+{
+	return rcu_dereference_sk_user_data(sk);
+}
+
+void ovpn_compat_lock_sock(struct sock *sk)
+{
+	lock_sock(sk);
+}
+
+bool ovpn_compat_tcp_rcv_shutdown(struct sock *sk)
+{
+	return READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN;
+}
+
+/* Whether the connection is gone (closed by the peer, reset, failed). */
+bool ovpn_compat_tcp_closed(struct sock *sk)
+{
+	int state = READ_ONCE(sk->sk_state);
+
+	return state == TCP_CLOSE || state == TCP_CLOSE_WAIT ||
+	       READ_ONCE(sk->sk_err);
+}
+
+int ovpn_compat_sock_error(struct sock *sk)
+{
+	return sock_error(sk);
+}
+
+/* The message a stream parser hands over: @skb's bytes from *@off, *@len
+ * of them.
+ */
+void ovpn_compat_strp_msg(struct sk_buff *skb, int *off, int *len)
+{
+	const struct strp_msg *m = strp_msg(skb);
+
+	*off = m->offset;
+	*len = m->full_len;
+}
+
+void ovpn_compat_strp_pause(struct strparser *strp)
+{
+	strp_pause(strp);
+}
+
+/* Cuts @skb down to the @len bytes at @off. */
+int ovpn_compat_skb_window(struct sk_buff *skb, unsigned int off,
+			   unsigned int len)
+{
+	if (!pskb_pull(skb, off))
+		return -EINVAL;
+	return pskb_trim(skb, len);
+}
+
+void ovpn_compat_skb_queue_init(struct sk_buff_head *q)
+{
+	skb_queue_head_init(q);
+}
+
+void ovpn_compat_skb_queue_purge(struct sk_buff_head *q)
+{
+	skb_queue_purge(q);
+}
+
+u32 ovpn_compat_skb_queue_len(const struct sk_buff_head *q)
+{
+	return skb_queue_len_lockless(q);
+}
+
+/* A new skb for a userspace write of @len bytes on @sk, filled from
+ * @msg; NULL with *@err set on failure.
+ */
+struct sk_buff *ovpn_compat_skb_from_msg(struct sock *sk, struct msghdr *msg,
+					 size_t len, int *err)
+{
+	struct sk_buff *skb = alloc_skb(len, sk->sk_allocation);
+
+	if (!skb) {
+		*err = -ENOBUFS;
+		return NULL;
+	}
+	if (!copy_from_iter_full(skb_put(skb, len), len, &msg->msg_iter)) {
+		kfree_skb(skb);
+		*err = -EFAULT;
+		return NULL;
+	}
+	return skb;
+}
+
+int ovpn_compat_skb_copy_to_msg(const struct sk_buff *skb, int off,
+				struct msghdr *msg, int len)
+{
+	return skb_copy_datagram_msg(skb, off, msg, len);
+}

@@ -1,0 +1,755 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! TCP sockets that carry a tunnel: OpenVPN's length-prefixed frames on a
+//! connection userspace passed in.  The kernel's stream parser cuts the
+//! stream into frames; the driver takes the data frames, and every other
+//! frame goes back to userspace on the same socket, prefix included, as a
+//! byte stream.  What the driver sends and what userspace writes go out
+//! whole, one frame after the other, never interleaved.
+//!
+//! Taking the socket over replaces its data-ready, write-space and
+//! state-change callbacks and three operations of its proto (`recvmsg`,
+//! `sendmsg`, `sock_is_readable`); giving it back restores them all, so
+//! that it is a plain TCP socket again.
+
+use super::bindings;
+use super::netdev::{with_bh_disabled, NetDevice};
+use super::skb::SkBuff;
+use super::socket::Socket;
+use super::wq;
+use crate::proto::tcp as framing;
+use core::cell::UnsafeCell;
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::ffi::c_int;
+use kernel::prelude::*;
+use kernel::sync::aref::ARef;
+use kernel::sync::rcu;
+use kernel::sync::{Arc, ArcBorrow};
+use kernel::types::Opaque;
+use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
+
+/// Frames waiting in one direction (to the socket, or to userspace) at
+/// most; more are dropped.
+const QUEUE_MAX: u32 = 1024;
+
+/// Why a connection ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TcpFailure {
+    /// The stream does not hold OpenVPN frames.
+    Framing,
+    /// Sending failed.
+    Send,
+    /// The remote closed or reset the connection.
+    Closed,
+}
+
+/// What the driver does with a tunnel's TCP socket.
+pub(crate) struct TcpHandler {
+    /// A frame arrived (its length prefix removed).  Returning it hands it
+    /// to userspace.  Runs with BHs disabled.
+    pub(crate) recv: fn(&TcpSock, SkBuff) -> Option<SkBuff>,
+    /// The connection failed or ended.  Called once per socket, in any
+    /// context (softirq included).
+    pub(crate) failed: fn(&TcpSock, TcpFailure),
+}
+
+/// The frame being sent, and how many of its bytes went out.
+struct Partial {
+    skb: Option<SkBuff>,
+    sent: usize,
+}
+
+/// A TCP socket serving one peer of a device.
+///
+/// # Invariants
+///
+/// - `user_q` and `tx_q` are initialised skb queues, purged on drop.
+/// - `partial` is only accessed with the socket locked (`lock_sock`).
+/// - `strp` and `saved` are initialised while the socket is attached
+///   (`attached`), which only [`TcpTunnel`] changes.
+#[pin_data(PinnedDrop)]
+pub(crate) struct TcpSock {
+    sock: Socket,
+    dev: ARef<NetDevice>,
+    peer_id: u32,
+    handler: &'static TcpHandler,
+    #[pin]
+    strp: Opaque<bindings::strparser>,
+    #[pin]
+    saved: Opaque<bindings::ovpn_compat_tcp_saved>,
+    /// Frames for userspace.
+    #[pin]
+    user_q: Opaque<bindings::sk_buff_head>,
+    /// Frames for the socket.
+    #[pin]
+    tx_q: Opaque<bindings::sk_buff_head>,
+    partial: UnsafeCell<Partial>,
+    attached: AtomicBool,
+    failed: AtomicBool,
+    /// Set when the socket had no room for what is pending.
+    blocked: AtomicBool,
+    #[pin]
+    tx_work: Work<TcpSock>,
+}
+
+// SAFETY: the queues have their own locks, `partial` is used under the
+// socket lock only, the stream parser and saved callbacks are used by the
+// C side under the socket's locks; the rest is immutable or atomic.
+unsafe impl Send for TcpSock {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for TcpSock {}
+
+impl_has_work! {
+    impl HasWork<Self> for TcpSock { self.tx_work }
+}
+
+impl WorkItem for TcpSock {
+    type Pointer = Arc<TcpSock>;
+
+    fn run(this: Arc<TcpSock>) {
+        let sk = this.sock.sk();
+        // SAFETY: the socket is alive while `this` holds its file.
+        unsafe { bindings::ovpn_compat_lock_sock(sk) };
+        let r = if this.attached.load(Ordering::Relaxed) {
+            // SAFETY: the socket is locked.
+            unsafe { this.push_locked() }
+        } else {
+            Ok(())
+        };
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(sk) };
+        if r.is_err() {
+            this.fail(TcpFailure::Send);
+        }
+    }
+}
+
+impl TcpSock {
+    /// A TCP socket for peer `peer_id` of `dev`, not attached yet.
+    pub(crate) fn new(
+        sock: Socket,
+        dev: ARef<NetDevice>,
+        peer_id: u32,
+        handler: &'static TcpHandler,
+    ) -> Result<Arc<Self>> {
+        Arc::pin_init(
+            try_pin_init!(TcpSock {
+                sock,
+                dev,
+                peer_id,
+                handler,
+                strp: Opaque::uninit(),
+                saved: Opaque::uninit(),
+                // SAFETY: initialises an empty queue in place.
+                user_q <- Opaque::ffi_init(|q| unsafe { bindings::ovpn_compat_skb_queue_init(q) }),
+                // SAFETY: as above.
+                tx_q <- Opaque::ffi_init(|q| unsafe { bindings::ovpn_compat_skb_queue_init(q) }),
+                partial: UnsafeCell::new(Partial { skb: None, sent: 0 }),
+                attached: AtomicBool::new(false),
+                failed: AtomicBool::new(false),
+                blocked: AtomicBool::new(false),
+                tx_work <- new_work!("ovpn_dco::tcp_tx"),
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The device the socket serves.
+    pub(crate) fn dev(&self) -> &NetDevice {
+        &self.dev
+    }
+
+    /// The id of the peer the socket carries.
+    pub(crate) fn peer_id(&self) -> u32 {
+        self.peer_id
+    }
+
+    /// The socket.
+    pub(crate) fn socket(&self) -> &Socket {
+        &self.sock
+    }
+
+    /// Reports the end of the connection to the driver, once.
+    fn fail(&self, why: TcpFailure) {
+        if !self.failed.swap(true, Ordering::Relaxed) {
+            (self.handler.failed)(self, why);
+        }
+    }
+
+    /// Queues `skb` (an OpenVPN packet) to be sent as one frame.  Callable
+    /// from softirq context.
+    pub(crate) fn send(self: &Arc<Self>, mut skb: SkBuff) -> Result {
+        if !self.attached.load(Ordering::Relaxed) {
+            return Err(ENOTCONN);
+        }
+        // SAFETY: the queue is initialised (invariant).
+        if unsafe { bindings::ovpn_compat_skb_queue_len(self.tx_q.get()) } >= QUEUE_MAX {
+            return Err(ENOBUFS);
+        }
+        let prefix = framing::prefix(skb.len()).ok_or(EMSGSIZE)?;
+        skb.push(framing::PREFIX_LEN)?.copy_from_slice(&prefix);
+        // SAFETY: the queue is initialised; it takes the skb.
+        unsafe { bindings::skb_queue_tail(self.tx_q.get(), skb.into_raw()) };
+        self.kick();
+        Ok(())
+    }
+
+    /// Makes the sending work run (unless it is queued already).
+    fn kick(self: &Arc<Self>) {
+        if let Some(q) = wq::queue() {
+            // Already queued: it will see the new frame.
+            let _ = q.enqueue(self.clone());
+        }
+    }
+
+    /// Sends the partly sent frame, then the queued ones, until the socket
+    /// has no more room (the write-space callback resumes then).
+    ///
+    /// # Safety
+    ///
+    /// The socket must be locked.
+    unsafe fn push_locked(&self) -> Result {
+        let sk = self.sock.sk();
+        // SAFETY: the socket is locked, which gives exclusive access
+        // (invariant).
+        let part = unsafe { &mut *self.partial.get() };
+        self.blocked.store(false, Ordering::Relaxed);
+        loop {
+            if part.skb.is_none() {
+                // SAFETY: the queue is initialised; the dequeued skb is
+                // ours.
+                let next = unsafe { SkBuff::from_raw(bindings::skb_dequeue(self.tx_q.get())) };
+                let Some(next) = next else {
+                    return Ok(());
+                };
+                part.skb = Some(next);
+                part.sent = 0;
+            }
+            let Some(skb) = part.skb.as_ref() else {
+                return Ok(());
+            };
+            let left = skb.len() - part.sent;
+            // SAFETY: the socket is locked and the skb valid; this sends
+            // `left` bytes from `sent` without blocking.
+            let r = unsafe {
+                bindings::skb_send_sock_locked(sk, skb.as_ptr(), part.sent as c_int, left as c_int)
+            };
+            if r == 0 || r == -(bindings::EAGAIN as c_int) {
+                // No room: the write-space callback resumes.
+                self.blocked.store(true, Ordering::Relaxed);
+                return Ok(());
+            }
+            if r < 0 {
+                part.skb = None;
+                return Err(Error::from_errno(r));
+            }
+            part.sent += r as usize;
+            if part.sent >= skb.len() {
+                if let Some(done) = part.skb.take() {
+                    done.consume();
+                }
+            }
+        }
+    }
+
+    /// Hands a frame (its prefix just pulled) to userspace.
+    fn to_user(&self, mut skb: SkBuff) {
+        // SAFETY: the queue is initialised.
+        if unsafe { bindings::ovpn_compat_skb_queue_len(self.user_q.get()) } >= QUEUE_MAX {
+            return;
+        }
+        skb.unpull(framing::PREFIX_LEN);
+        // SAFETY: the queue is initialised; it takes the skb.
+        unsafe { bindings::skb_queue_tail(self.user_q.get(), skb.into_raw()) };
+        // SAFETY: attached, so `saved` holds the socket's own data-ready
+        // callback, which wakes the readers.
+        unsafe {
+            if let Some(ready) = (*self.saved.get()).data_ready {
+                ready(self.sock.sk());
+            }
+        }
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for TcpSock {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: the queues are initialised (invariant) and unused now.
+        unsafe {
+            bindings::ovpn_compat_skb_queue_purge(self.user_q.get());
+            bindings::ovpn_compat_skb_queue_purge(self.tx_q.get());
+        }
+    }
+}
+
+/// The socket's [`TcpSock`], read in the read-side section of `_g` (or
+/// with the socket locked, which keeps it attached).
+///
+/// # Safety
+///
+/// `sk` must be a live socket; if its user data is set, it is a
+/// [`TcpSock`] attached by [`TcpTunnel`].
+unsafe fn sock_of<'a>(sk: *mut bindings::sock, _g: &'a rcu::Guard) -> Option<&'a TcpSock> {
+    // SAFETY: per the contract; the user data of an attached socket is a
+    // `TcpSock` kept alive until a grace period after detaching, and the
+    // guard's section began before that.
+    unsafe {
+        bindings::ovpn_compat_tcp_user_data(sk)
+            .cast::<TcpSock>()
+            .as_ref()
+    }
+}
+
+/// The [`TcpSock`] of a stream parser.
+///
+/// # Safety
+///
+/// `strp` must be the `strp` field of a live, attached [`TcpSock`]; the
+/// returned reference must not outlive the callback it is used in.
+unsafe fn sock_of_strp<'a>(strp: *mut bindings::strparser) -> &'a TcpSock {
+    let off = core::mem::offset_of!(TcpSock, strp);
+    // SAFETY: per the contract, `strp` is at offset `off` of a `TcpSock`
+    // (`Opaque` is transparent).
+    unsafe { &*strp.cast::<u8>().sub(off).cast::<TcpSock>() }
+}
+
+/// An `Arc` of an attached socket's [`TcpSock`].
+fn arc_of(ts: &TcpSock) -> Arc<TcpSock> {
+    // SAFETY: an attached `TcpSock` lives in an `Arc` whose reference the
+    // socket's user data owns (`TcpTunnel` invariant), so `ts` came from
+    // `Arc::into_raw` and is alive.
+    let b = unsafe { ArcBorrow::from_raw(ts) };
+    b.into()
+}
+
+/// The socket's data-ready callback: feeds the stream parser.
+///
+/// # Safety
+///
+/// Called by the TCP stack with a live socket that we took over.
+unsafe extern "C" fn data_ready(sk: *mut bindings::sock) {
+    let g = rcu::read_lock();
+    // SAFETY: the TCP stack calls this with a live socket of ours.
+    if let Some(ts) = unsafe { sock_of(sk, &g) } {
+        // SAFETY: the parser of an attached socket is initialised.
+        unsafe { bindings::strp_data_ready(ts.strp.get()) };
+    }
+}
+
+/// The socket's write-space callback: wakes the writers, resumes sending.
+///
+/// # Safety
+///
+/// As for [`data_ready`].
+unsafe extern "C" fn write_space(sk: *mut bindings::sock) {
+    let g = rcu::read_lock();
+    // SAFETY: as for `data_ready`.
+    let Some(ts) = (unsafe { sock_of(sk, &g) }) else {
+        return;
+    };
+    // SAFETY: `saved` holds the socket's own callbacks while attached.
+    unsafe {
+        if let Some(f) = (*ts.saved.get()).write_space {
+            f(sk);
+        }
+    }
+    // What did not fit may go now.
+    // SAFETY: the queue is initialised.
+    let queued = unsafe { bindings::ovpn_compat_skb_queue_len(ts.tx_q.get()) } > 0;
+    if queued || ts.blocked.load(Ordering::Relaxed) {
+        arc_of(ts).kick();
+    }
+}
+
+/// The socket's state-change callback: notices the end of the connection.
+///
+/// # Safety
+///
+/// As for [`data_ready`].
+unsafe extern "C" fn state_change(sk: *mut bindings::sock) {
+    let g = rcu::read_lock();
+    // SAFETY: as for `data_ready`.
+    let Some(ts) = (unsafe { sock_of(sk, &g) }) else {
+        return;
+    };
+    // SAFETY: as for `write_space`.
+    unsafe {
+        if let Some(f) = (*ts.saved.get()).state_change {
+            f(sk);
+        }
+    }
+    // SAFETY: the socket is live.
+    if unsafe { bindings::ovpn_compat_tcp_closed(sk) } {
+        ts.fail(TcpFailure::Closed);
+    }
+}
+
+/// The stream parser's framing callback: the length of the frame at the
+/// start of the message, prefix included; 0 while incomplete.
+///
+/// # Safety
+///
+/// Called by the stream parser with an skb holding its message state.
+unsafe extern "C" fn parse_msg(
+    _strp: *mut bindings::strparser,
+    skb: *mut bindings::sk_buff,
+) -> c_int {
+    let (mut off, mut len) = (0, 0);
+    // SAFETY: the parser hands us a valid skb with its message control
+    // block.
+    unsafe { bindings::ovpn_compat_strp_msg(skb, &mut off, &mut len) };
+    // SAFETY: as above.
+    let avail = unsafe { bindings::ovpn_compat_skb_len(skb) } as c_int - off;
+    let mut prefix = [0u8; framing::PREFIX_LEN];
+    if avail >= framing::PREFIX_LEN as c_int {
+        // SAFETY: the skb has `PREFIX_LEN` bytes at `off`.
+        let r = unsafe {
+            bindings::skb_copy_bits(
+                skb,
+                off,
+                prefix.as_mut_ptr().cast(),
+                framing::PREFIX_LEN as c_int,
+            )
+        };
+        if r < 0 {
+            return r;
+        }
+    }
+    let seen = if avail >= framing::PREFIX_LEN as c_int {
+        &prefix[..]
+    } else {
+        &prefix[..0]
+    };
+    match framing::parse(seen) {
+        Ok(f) => f.total_len() as c_int,
+        Err(_) => EINVAL.to_errno(),
+    }
+}
+
+/// The stream parser's delivery callback: one whole frame.
+///
+/// # Safety
+///
+/// Called by the stream parser of an attached [`TcpSock`], which hands
+/// over the skb.
+unsafe extern "C" fn rcv_msg(strp: *mut bindings::strparser, skb: *mut bindings::sk_buff) {
+    // SAFETY: the parser only runs for attached sockets (stopped before
+    // detaching completes).
+    let ts = unsafe { sock_of_strp(strp) };
+    // SAFETY: the parser hands the skb over.
+    let Some(mut skb) = (unsafe { SkBuff::from_raw(skb) }) else {
+        return;
+    };
+    let (mut off, mut len) = (0, 0);
+    // SAFETY: the skb carries the parser's message control block.
+    unsafe { bindings::ovpn_compat_strp_msg(skb.as_ptr(), &mut off, &mut len) };
+    if skb.window(off as usize, len as usize).is_err()
+        || !skb.may_pull(framing::PREFIX_LEN)
+        || skb.pull(framing::PREFIX_LEN).is_err()
+    {
+        // Out of memory for this frame; the stream goes on.
+        return;
+    }
+    // The parser may run from its work item, in process context.
+    with_bh_disabled(|| {
+        if let Some(skb) = (ts.handler.recv)(ts, skb) {
+            ts.to_user(skb);
+        }
+    });
+}
+
+/// The stream parser's error callback: the stream is broken.
+///
+/// # Safety
+///
+/// Called by the stream parser of an attached [`TcpSock`].
+unsafe extern "C" fn abort_parser(strp: *mut bindings::strparser, _err: c_int) {
+    // SAFETY: as for `rcv_msg`.
+    let ts = unsafe { sock_of_strp(strp) };
+    ts.fail(TcpFailure::Framing);
+}
+
+/// Looks up the [`TcpSock`] of a socket the caller has locked.
+///
+/// # Safety
+///
+/// `sk` must be live and locked by the caller; the reference must not be
+/// used after unlocking.
+unsafe fn locked_sock_of<'a>(sk: *mut bindings::sock) -> Option<&'a TcpSock> {
+    let g = rcu::read_lock();
+    // SAFETY: `sk` is live; a set user data is an attached `TcpSock`.
+    let ts = unsafe { sock_of(sk, &g) }.map(core::ptr::from_ref::<TcpSock>);
+    drop(g);
+    // SAFETY: detaching clears the user data with the socket locked and
+    // frees the `TcpSock` only later, so it stays valid while the caller
+    // holds the lock.
+    ts.map(|t| unsafe { &*t })
+}
+
+/// The socket's original proto (from before the takeover).
+///
+/// # Safety
+///
+/// `sk` must be live.
+unsafe fn orig_prot(sk: *mut bindings::sock) -> &'static bindings::proto {
+    // SAFETY: protos are static objects of the kernel or of this module.
+    unsafe { &*bindings::ovpn_compat_tcp_orig_prot(sk) }
+}
+
+/// `recvmsg` of an attached socket: what the driver handed to userspace,
+/// as a byte stream.  Userspace must use non-blocking reads.
+///
+/// # Safety
+///
+/// Called by the socket layer with a live socket and the caller's message.
+unsafe extern "C" fn recvmsg(
+    sk: *mut bindings::sock,
+    msg: *mut bindings::msghdr,
+    len: usize,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: called by the socket layer with a live socket.
+    unsafe { bindings::ovpn_compat_lock_sock(sk) };
+    // SAFETY: locked above.
+    let Some(ts) = (unsafe { locked_sock_of(sk) }) else {
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(sk) };
+        // Given back meanwhile: a plain TCP read.
+        // SAFETY: the arguments are the caller's.
+        return unsafe {
+            match orig_prot(sk).recvmsg {
+                Some(f) => f(sk, msg, len, flags),
+                None => -(bindings::EOPNOTSUPP as c_int),
+            }
+        };
+    };
+    let mut copied = 0usize;
+    let mut err = 0;
+    while copied < len {
+        // SAFETY: the queue is initialised; the dequeued skb is ours.
+        let Some(mut skb) = (unsafe { SkBuff::from_raw(bindings::skb_dequeue(ts.user_q.get())) })
+        else {
+            break;
+        };
+        let n = skb.len().min(len - copied);
+        // SAFETY: `msg` is the caller's; the skb has `n` bytes.
+        let r = unsafe { bindings::ovpn_compat_skb_copy_to_msg(skb.as_ptr(), 0, msg, n as c_int) };
+        if r < 0 {
+            err = r;
+            // SAFETY: the queue is initialised; it takes the skb back.
+            unsafe { bindings::skb_queue_head(ts.user_q.get(), skb.into_raw()) };
+            break;
+        }
+        copied += n;
+        if n < skb.len() {
+            // The rest is for the next read.
+            let rest = skb.len() - n;
+            if skb.window(n, rest).is_ok() {
+                // SAFETY: as above.
+                unsafe { bindings::skb_queue_head(ts.user_q.get(), skb.into_raw()) };
+            }
+            break;
+        }
+        skb.consume();
+    }
+    let ret = if copied > 0 {
+        copied as c_int
+    } else if err < 0 {
+        err
+    } else {
+        // SAFETY: the socket is live and locked.
+        let (e, shut) = unsafe {
+            (
+                bindings::ovpn_compat_sock_error(sk),
+                bindings::ovpn_compat_tcp_rcv_shutdown(sk),
+            )
+        };
+        match e {
+            0 if shut => 0,
+            0 => -(bindings::EAGAIN as c_int),
+            e => e,
+        }
+    };
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(sk) };
+    ret
+}
+
+/// `sendmsg` of an attached socket: userspace writes whole frames, which
+/// go out between the driver's, never inside one.
+///
+/// # Safety
+///
+/// As for [`recvmsg`].
+unsafe extern "C" fn sendmsg(
+    sk: *mut bindings::sock,
+    msg: *mut bindings::msghdr,
+    len: usize,
+) -> c_int {
+    // SAFETY: called by the socket layer with a live socket.
+    unsafe { bindings::ovpn_compat_lock_sock(sk) };
+    // SAFETY: locked above.
+    let Some(ts) = (unsafe { locked_sock_of(sk) }) else {
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(sk) };
+        // SAFETY: the arguments are the caller's.
+        return unsafe {
+            match orig_prot(sk).sendmsg {
+                Some(f) => f(sk, msg, len),
+                None => -(bindings::EOPNOTSUPP as c_int),
+            }
+        };
+    };
+    // SAFETY: the socket is locked (invariant of `partial`).
+    let busy = unsafe { (*ts.partial.get()).skb.is_some() };
+    let ret = if len > framing::PREFIX_LEN + framing::MAX_PACKET_LEN {
+        -(bindings::EMSGSIZE as c_int)
+    } else if busy {
+        // A frame is half sent: try again when the socket has room.
+        -(bindings::EAGAIN as c_int)
+    } else {
+        let mut err = 0;
+        // SAFETY: copies `len` bytes from the caller's message.
+        let skb = unsafe { bindings::ovpn_compat_skb_from_msg(sk, msg, len, &mut err) };
+        // SAFETY: a new skb is ours.
+        match unsafe { SkBuff::from_raw(skb) } {
+            None => err,
+            Some(skb) => {
+                // SAFETY: the socket is locked.
+                unsafe {
+                    (*ts.partial.get()) = Partial {
+                        skb: Some(skb),
+                        sent: 0,
+                    }
+                };
+                // SAFETY: the socket is locked.
+                match unsafe { ts.push_locked() } {
+                    Ok(()) => len as c_int,
+                    Err(e) => e.to_errno(),
+                }
+            }
+        }
+    };
+    // SAFETY: locked above.
+    unsafe { bindings::release_sock(sk) };
+    ret
+}
+
+/// `sock_is_readable` of an attached socket (for `poll`).
+///
+/// # Safety
+///
+/// Called by the socket layer with a live socket.
+unsafe extern "C" fn sock_is_readable(sk: *mut bindings::sock) -> bool {
+    let g = rcu::read_lock();
+    // SAFETY: called with a live socket.
+    match unsafe { sock_of(sk, &g) } {
+        // SAFETY: the queue is initialised.
+        Some(ts) => (unsafe { bindings::ovpn_compat_skb_queue_len(ts.user_q.get()) }) > 0,
+        None => false,
+    }
+}
+
+/// The callbacks of the sockets taken over.
+struct Ops(bindings::ovpn_compat_tcp_ops);
+
+// SAFETY: a table of function pointers, never written after build time.
+unsafe impl Sync for Ops {}
+
+static OPS: Ops = Ops({
+    // SAFETY: all-zero is a valid table (no callbacks); the ones we have
+    // are set below, the rest take the kernel's defaults.
+    let mut o: bindings::ovpn_compat_tcp_ops = unsafe { core::mem::zeroed() };
+    o.strp.parse_msg = Some(parse_msg);
+    o.strp.rcv_msg = Some(rcv_msg);
+    o.strp.abort_parser = Some(abort_parser);
+    o.data_ready = Some(data_ready);
+    o.write_space = Some(write_space);
+    o.state_change = Some(state_change);
+    o.recvmsg = Some(recvmsg);
+    o.sendmsg = Some(sendmsg);
+    o.sock_is_readable = Some(sock_is_readable);
+    o
+});
+
+/// A TCP socket taken over for a peer.  Dropping it gives the socket back
+/// (a plain TCP socket again, with what was queued for it dropped); it
+/// must be dropped in process context.
+///
+/// # Invariants
+///
+/// While this object exists the socket is attached, and its user data
+/// owns one reference of `sock` (from `Arc::into_raw`), given back by
+/// `drop` a grace period after detaching.
+pub(crate) struct TcpTunnel {
+    sock: Arc<TcpSock>,
+}
+
+impl TcpTunnel {
+    /// Takes `ts`'s socket over.  `ENOTCONN` if it is not an established
+    /// connection, `EBUSY` if something else uses it already.
+    pub(crate) fn attach(ts: Arc<TcpSock>) -> Result<Self> {
+        let data = Arc::into_raw(ts.clone());
+        ts.attached.store(true, Ordering::Relaxed);
+        // SAFETY: the socket is live; `strp` and `saved` are ours to
+        // initialise; the user data stays valid while attached (the
+        // reference taken above).
+        let ret = unsafe {
+            bindings::ovpn_compat_tcp_attach(
+                ts.sock.as_ptr(),
+                data.cast_mut().cast::<c_void>(),
+                ts.strp.get(),
+                ts.saved.get(),
+                &OPS.0,
+            )
+        };
+        if let Err(e) = kernel::error::to_result(ret) {
+            ts.attached.store(false, Ordering::Relaxed);
+            // SAFETY: not attached: the reference taken above is ours.
+            drop(unsafe { Arc::from_raw(data) });
+            return Err(e);
+        }
+        // INVARIANT: attached, the user data owning `data`.
+        Ok(Self { sock: ts })
+    }
+
+    /// The socket's state, shared with the peer that sends through it.
+    pub(crate) fn sock(&self) -> &Arc<TcpSock> {
+        &self.sock
+    }
+}
+
+impl Drop for TcpTunnel {
+    fn drop(&mut self) {
+        let ts = &*self.sock;
+        let sk = ts.sock.sk();
+        // SAFETY: the socket is live; sending stops with it locked, so
+        // that no frame is half sent by the work once it is given back.
+        unsafe {
+            bindings::ovpn_compat_lock_sock(sk);
+            ts.attached.store(false, Ordering::Relaxed);
+            bindings::release_sock(sk);
+        }
+        // SAFETY: attached by us (invariant); restores everything and
+        // waits for the parser's work.
+        unsafe {
+            bindings::ovpn_compat_tcp_detach(ts.sock.as_ptr(), ts.strp.get(), ts.saved.get())
+        };
+        // Callbacks that found the user data before it was cleared end
+        // within this grace period.
+        rcu::synchronize_rcu();
+        // SAFETY: the socket is live; nothing else uses `partial` once
+        // detached, the lock only orders us after the last user.
+        unsafe {
+            bindings::ovpn_compat_lock_sock(sk);
+            *ts.partial.get() = Partial { skb: None, sent: 0 };
+            bindings::release_sock(sk);
+            bindings::ovpn_compat_skb_queue_purge(ts.tx_q.get());
+            bindings::ovpn_compat_skb_queue_purge(ts.user_q.get());
+        }
+        // SAFETY: the user data's reference (invariant), no longer
+        // reachable by anyone after the grace period.
+        drop(unsafe { Arc::from_raw(Arc::as_ptr(&self.sock)) });
+    }
+}
