@@ -83,9 +83,29 @@ else
 fi
 
 step "VM scenarios"
-# One boot for every file (tests/vm/all.sh); the guest's console is in
-# $OUT/vm.log.
-bash tests/vm/run.sh "$KDIR" "$REPO/tests/vm/all.sh" "$OUT/vm.log" 5400 | tee "$OUT/vm.results"
+# Two guests at once, one per host core (each has one vCPU, and TCG runs
+# a vCPU on one host thread); each boots once for its share of the
+# scenario files (tests/vm/all.sh).  The guests' consoles are in
+# $OUT/vm-a.log and $OUT/vm-b.log.
+VM_A=(t-foundation t-peers t-datapath t-tcp)
+VM_B=(t-mp t-netns t-openvpn)
+files() { local f; for f in "$@"; do echo "$REPO/tests/vm/$f.sh"; done; }
+bash tests/vm/run.sh "$KDIR" "$REPO/tests/vm/all.sh" "$OUT/vm-a.log" 5000 \
+	$(files "${VM_A[@]}") >"$OUT/vm-a.results" &
+vm_a=$!
+bash tests/vm/run.sh "$KDIR" "$REPO/tests/vm/all.sh" "$OUT/vm-b.log" 5000 \
+	$(files "${VM_B[@]}") >"$OUT/vm-b.results" &
+vm_b=$!
+wait $vm_a $vm_b
+# Every scenario file must be in one of the lists.
+for t in tests/vm/t-*.sh; do
+	n=$(basename "$t" .sh)
+	case " ${VM_A[*]} ${VM_B[*]} " in
+	*" $n "*) ;;
+	*) fail "vm: $n is in neither guest's list" ;;
+	esac
+done
+cat "$OUT/vm-a.results" "$OUT/vm-b.results" >"$OUT/vm.results"
 while read -r _ verdict rest; do
 	rest=${rest%%:*}
 	if [ "$verdict" = PASS ]; then pass "vm: $rest"; else fail "vm: $rest"; fi

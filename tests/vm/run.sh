@@ -4,7 +4,7 @@
 # Boots the test VM (virtme-ng under QEMU/TCG: KVM does not work on these
 # machines) on the kernel tree KDIR and runs a scenario script inside it.
 #
-#   tests/vm/run.sh KDIR SCRIPT LOG [TIMEOUT_SECONDS]
+#   tests/vm/run.sh KDIR SCRIPT LOG [TIMEOUT_SECONDS [SCRIPT_ARGS...]]
 #
 # The guest sees the host's file system (so the repository, the module and
 # the test tools are there); it has no network device to the outside, and
@@ -17,6 +17,9 @@ KDIR=${1:?usage: run.sh KDIR SCRIPT LOG [TIMEOUT]}
 SCRIPT=${2:?}
 LOG=${3:?}
 TMO=${4:-2400}
+shift 4 2>/dev/null || shift $#
+args=""
+for a in "$@"; do args+=" '$a'"; done
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tests/env.sh"
 
@@ -29,12 +32,12 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # temporary int3 and the guest dies ("Oops: int3" in sched_clock_cpu at
 # boot, in __netif_receive_skb_core when ping toggles timestamping).
 # One vCPU cannot race with itself.
-guest_cmd="export REPO='$REPO' KDIR='$KDIR' PATH='$PATH'; bash '$SCRIPT' '$REPO'; echo GUEST-DONE"
+guest_cmd="export REPO='$REPO' KDIR='$KDIR' PATH='$PATH'; bash '$SCRIPT' '$REPO'$args; echo GUEST-DONE"
 timeout --foreground -k 10 "$TMO" \
 	vng --run "$KDIR" --disable-kvm --cpus 1 --memory 2G --verbose --append no5lvl \
 		--exec "$guest_cmd" </dev/null >"$LOG" 2>&1
 status=$?
 tr -d '\r' <"$LOG" | grep -E '^RESULT (PASS|FAIL) ' || true
 if ! tr -d '\r' <"$LOG" | grep -q '^GUEST-DONE'; then
-	echo "RESULT FAIL vm-$(basename "$SCRIPT" .sh): the guest did not finish (vng status $status); see $LOG"
+	echo "RESULT FAIL $(basename "$LOG" .log): the guest did not finish (vng status $status); see $LOG"
 fi

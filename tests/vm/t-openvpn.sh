@@ -136,6 +136,34 @@ t_server_udp4() {
 	check "iperf3 through the tunnel" '[ "${bps%.*}" -gt 100000 ]'
 }
 
+# The server over TCP (one connection per client, over IPv4 and IPv6
+# transport): two clients with the module, both ciphers, ping both ways
+# and bulk data.
+t_server_tcp() {
+	server_start tcp6-server || return 1
+	client_start 1 10.10.1.1 tcp4-client AES-256-GCM || return 1
+	client_start 2 fd00:0:0:2::1 tcp6-client CHACHA20-POLY1305 || return 1
+	ovpn_wait_up c1 && ovpn_wait_up c2 || return 1
+	check "server uses the module" 'uses_dco server srv' || return 1
+	check "c1 uses the module" 'uses_dco c1 c1' || return 1
+	check "c2 uses the module" 'uses_dco c2 c2' || return 1
+	check "c2 negotiated CHACHA20-POLY1305" 'grep -q "Data Channel: cipher .CHACHA20-POLY1305" "$W/c2.log"' || return 1
+	local before after
+	before=$(tun_packets srv)
+	check "c1 <-> server" 'ping_ok c1 5 10.8.0.1 && ping_ok srv 5 10.8.0.11' || return 1
+	check "c2 <-> server (IPv6 inside)" 'ping_ok c2 5 fd08::1 && ping_ok srv 5 10.8.0.12' || return 1
+	after=$(tun_packets srv)
+	echo "server tun0 rx/tx packets: $before -> $after"
+	check "the module carried them" '[ $(( ${after% *} - ${before% *} )) -ge 20 ]' || return 1
+	ip netns exec srv timeout 40 iperf3 -s -1 -B 10.8.0.1 >/dev/null 2>&1 &
+	sleep 1
+	local out bps
+	out=$(ip netns exec c1 timeout 40 iperf3 -c 10.8.0.1 -t 3 -J 2>&1)
+	bps=$(jq -r '.end.sum_received.bits_per_second // 0' <<<"$out" 2>/dev/null)
+	echo "iperf3 c1 -> server over TCP: $bps bit/s"
+	check "iperf3 through the tunnel" '[ "${bps%.*}" -gt 100000 ]'
+}
+
 # A dual-stack server socket (proto udp6): c1 comes over IPv6 with
 # ChaCha20-Poly1305, c2 over IPv4 with AES-256-GCM.
 t_server_udp6() {
@@ -150,30 +178,38 @@ t_server_udp6() {
 	check "c2 <-> server over IPv4" 'ping_ok c2 5 fd08::1 && ping_ok srv 5 10.8.0.12'
 }
 
-# A P2P pair (no server mode): TLS server and client with fixed
-# addresses; both ends use the module.
-t_p2p() {
+# A P2P pair (no server mode) over transport $1: TLS server and client
+# with fixed addresses; both ends use the module.
+p2p() {
 	add_link 1 || return 1
-	local common=(--proto udp4 --port 1194 --dh none --keepalive 2 10
+	local common=(--port 1194 --dh none --keepalive 2 10
 		--data-ciphers AES-256-GCM:CHACHA20-POLY1305)
 	ovpn_start srv p2p-srv --tls-server --cert "$PKI/server.crt" --key "$PKI/server.key" \
-		--ifconfig 10.9.0.1 10.9.0.2 "${common[@]}" || return 1
+		--proto "$(srv_proto $1)" --ifconfig 10.9.0.1 10.9.0.2 "${common[@]}" || return 1
 	ovpn_start c1 p2p-c1 --tls-client --cert "$PKI/c1.crt" --key "$PKI/c1.key" \
-		--remote 10.10.1.1 --ifconfig 10.9.0.2 10.9.0.1 "${common[@]}" || return 1
+		--proto "$(cli_proto $1)" --remote 10.10.1.1 --ifconfig 10.9.0.2 10.9.0.1 "${common[@]}" || return 1
 	ovpn_wait_up p2p-srv && ovpn_wait_up p2p-c1 || return 1
 	check "TLS server end uses the module" 'uses_dco p2p-srv srv' || return 1
 	check "TLS client end uses the module" 'uses_dco p2p-c1 c1' || return 1
 	check "P2P tunnel both ways" 'ping_ok c1 5 10.9.0.1 && ping_ok srv 5 10.9.0.2'
 }
 
-# The module against OpenVPN's own data channel: the server uses the
-# module, its three clients do not (--disable-dco), one per cipher.
-t_dco_server_userspace_clients() {
-	server_start udp4 || return 1
-	client_start 1 10.10.1.1 udp4 AES-128-GCM --disable-dco || return 1
-	client_start 2 10.10.2.1 udp4 AES-256-GCM --disable-dco || return 1
-	client_start 3 10.10.3.1 udp4 CHACHA20-POLY1305 --disable-dco || return 1
-	local i
+t_p2p() { p2p udp; }
+t_tcp_p2p() { p2p tcp; }
+
+# The server's and the clients' --proto for transport $1 (udp or tcp).
+srv_proto() { [ "$1" = tcp ] && echo tcp4-server || echo udp4; }
+cli_proto() { [ "$1" = tcp ] && echo tcp4-client || echo udp4; }
+
+# The module against OpenVPN's own data channel over transport $1: the
+# server uses the module, its three clients do not (--disable-dco), one
+# per cipher.
+dco_server_userspace_clients() {
+	local t=$1 i
+	server_start "$(srv_proto $t)" || return 1
+	client_start 1 10.10.1.1 "$(cli_proto $t)" AES-128-GCM --disable-dco || return 1
+	client_start 2 10.10.2.1 "$(cli_proto $t)" AES-256-GCM --disable-dco || return 1
+	client_start 3 10.10.3.1 "$(cli_proto $t)" CHACHA20-POLY1305 --disable-dco || return 1
 	for i in 1 2 3; do ovpn_wait_up c$i || return 1; done
 	check "server uses the module" 'uses_dco server srv' || return 1
 	check "the clients do not" '! ip -n c1 -d link show tun0 | grep -q ovpn-dco' || return 1
@@ -184,12 +220,12 @@ t_dco_server_userspace_clients() {
 }
 
 # The other way round: a server without the module, clients with it.
-t_userspace_server_dco_clients() {
-	server_start udp4 --disable-dco || return 1
-	client_start 1 10.10.1.1 udp4 AES-128-GCM || return 1
-	client_start 2 10.10.2.1 udp4 AES-256-GCM || return 1
-	client_start 3 10.10.3.1 udp4 CHACHA20-POLY1305 || return 1
-	local i
+userspace_server_dco_clients() {
+	local t=$1 i
+	server_start "$(srv_proto $t)" --disable-dco || return 1
+	client_start 1 10.10.1.1 "$(cli_proto $t)" AES-128-GCM || return 1
+	client_start 2 10.10.2.1 "$(cli_proto $t)" AES-256-GCM || return 1
+	client_start 3 10.10.3.1 "$(cli_proto $t)" CHACHA20-POLY1305 || return 1
 	for i in 1 2 3; do ovpn_wait_up c$i || return 1; done
 	check "the server does not use the module" '! ip -n srv -d link show tun0 | grep -q ovpn-dco' || return 1
 	for i in 1 2 3; do
@@ -198,11 +234,16 @@ t_userspace_server_dco_clients() {
 	done
 }
 
-# Key renegotiation under traffic: the client renegotiates every 5 s
-# while a ping runs for 20 s; no ping may be lost.
-t_rekey() {
-	server_start udp4 || return 1
-	client_start 1 10.10.1.1 udp4 AES-256-GCM --reneg-sec 5 || return 1
+t_dco_server_userspace_clients() { dco_server_userspace_clients udp; }
+t_userspace_server_dco_clients() { userspace_server_dco_clients udp; }
+t_tcp_dco_server_userspace_clients() { dco_server_userspace_clients tcp; }
+t_tcp_userspace_server_dco_clients() { userspace_server_dco_clients tcp; }
+
+# Key renegotiation under traffic over transport $1: the client
+# renegotiates every 5 s while a ping runs for 20 s; no ping may be lost.
+rekey() {
+	server_start "$(srv_proto $1)" || return 1
+	client_start 1 10.10.1.1 "$(cli_proto $1)" AES-256-GCM --reneg-sec 5 || return 1
 	ovpn_wait_up c1 || return 1
 	local out keys
 	out=$(ip netns exec c1 ping -c 100 -i 0.2 -W 3 10.8.0.1 2>&1)
@@ -213,6 +254,9 @@ t_rekey() {
 	check "no ping lost" 'grep -q " 0% packet loss" <<<"$out"' || return 1
 	check "still through the module" 'uses_dco c1 c1'
 }
+
+t_rekey() { rekey udp; }
+t_tcp_rekey() { rekey tcp; }
 
 # A client that vanishes (process killed, link down): the module expires
 # it on the server, OpenVPN drops the client, and the client reconnects
@@ -254,4 +298,9 @@ scenario openvpn-dco-server-userspace-clients t_dco_server_userspace_clients
 scenario openvpn-userspace-server-dco-clients t_userspace_server_dco_clients
 scenario openvpn-rekey-under-traffic t_rekey
 scenario openvpn-client-vanishes t_client_vanishes
+scenario openvpn-server-tcp t_server_tcp
+scenario openvpn-tcp-p2p t_tcp_p2p
+scenario openvpn-tcp-dco-server-userspace-clients t_tcp_dco_server_userspace_clients
+scenario openvpn-tcp-userspace-server-dco-clients t_tcp_userspace_server_dco_clients
+scenario openvpn-tcp-rekey-under-traffic t_tcp_rekey
 finish
