@@ -106,6 +106,18 @@ tun_packets() {
 	ip -n "$1" -s -j link show tun0 | jq -r '.[0].stats64 | "\(.rx.packets) \(.tx.packets)"'
 }
 
+# A 3-second iperf3 run from c1 to the server's tunnel address; it must
+# carry data.
+iperf_c1_to_server() {
+	ip netns exec srv timeout 40 iperf3 -s -1 -B 10.8.0.1 >/dev/null 2>&1 &
+	sleep 1
+	local out bps
+	out=$(ip netns exec c1 timeout 40 iperf3 -c 10.8.0.1 -t 3 -J 2>&1)
+	bps=$(jq -r '.end.sum_received.bits_per_second // 0' <<<"$out" 2>/dev/null)
+	echo "iperf3 c1 -> server: $bps bit/s"
+	check "iperf3 through the tunnel" '[ "${bps%.*}" -gt 100000 ]'
+}
+
 t_server_udp4() {
 	server_start udp4 || return 1
 	client_start 1 10.10.1.1 udp4 AES-256-GCM || return 1
@@ -127,13 +139,7 @@ t_server_udp4() {
 	echo "server tun0 rx/tx packets: $before -> $after"
 	check "the module carried them" '[ $(( ${after% *} - ${before% *} )) -ge 20 ]' || return 1
 	# Bulk data through the tunnel.
-	ip netns exec srv timeout 40 iperf3 -s -1 -B 10.8.0.1 >/dev/null 2>&1 &
-	sleep 1
-	local out bps
-	out=$(ip netns exec c1 timeout 40 iperf3 -c 10.8.0.1 -t 3 -J 2>&1)
-	bps=$(jq -r '.end.sum_received.bits_per_second // 0' <<<"$out" 2>/dev/null)
-	echo "iperf3 c1 -> server: $bps bit/s"
-	check "iperf3 through the tunnel" '[ "${bps%.*}" -gt 100000 ]'
+	iperf_c1_to_server
 }
 
 # The server over TCP (one connection per client, over IPv4 and IPv6
@@ -155,13 +161,7 @@ t_server_tcp() {
 	after=$(tun_packets srv)
 	echo "server tun0 rx/tx packets: $before -> $after"
 	check "the module carried them" '[ $(( ${after% *} - ${before% *} )) -ge 20 ]' || return 1
-	ip netns exec srv timeout 40 iperf3 -s -1 -B 10.8.0.1 >/dev/null 2>&1 &
-	sleep 1
-	local out bps
-	out=$(ip netns exec c1 timeout 40 iperf3 -c 10.8.0.1 -t 3 -J 2>&1)
-	bps=$(jq -r '.end.sum_received.bits_per_second // 0' <<<"$out" 2>/dev/null)
-	echo "iperf3 c1 -> server over TCP: $bps bit/s"
-	check "iperf3 through the tunnel" '[ "${bps%.*}" -gt 100000 ]'
+	iperf_c1_to_server
 }
 
 # A dual-stack server socket (proto udp6): c1 comes over IPv6 with

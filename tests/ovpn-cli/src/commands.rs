@@ -91,19 +91,7 @@ fn new_peer(a: &NewPeerArgs) -> Result<()> {
     };
     let sock =
         UdpSocket::bind(bind_addr).map_err(|e| Error::other(format!("bind {bind_addr}: {e}")))?;
-    let fd = socket_fd(&sock)?;
-    let req = genl::new_peer(
-        index,
-        &genl::NewPeer {
-            peer_id: a.peer_id,
-            remote: a.remote,
-            socket_fd: fd,
-            vpn4: a.vpn4,
-            vpn6: a.vpn6,
-            local_ip: a.local_ip,
-        },
-    )?;
-    Ovpn::connect()?.execute(&req)?;
+    add_peer(a, index, a.remote, socket_fd(&sock)?)?;
     if a.hold {
         let lport = sock.local_addr().map(|s| s.port()).unwrap_or(a.lport);
         println!("ready lport={lport}");
@@ -113,6 +101,24 @@ fn new_peer(a: &NewPeerArgs) -> Result<()> {
         }
     }
     drop(sock);
+    Ok(())
+}
+
+/// Sends `NEW_PEER` for the peer of `a` on device `index`, with socket
+/// descriptor `fd` and remote address `remote`.
+fn add_peer(a: &NewPeerArgs, index: u32, remote: SocketAddr, fd: u32) -> Result<()> {
+    let req = genl::new_peer(
+        index,
+        &genl::NewPeer {
+            peer_id: a.peer_id,
+            remote,
+            socket_fd: fd,
+            vpn4: a.vpn4,
+            vpn6: a.vpn6,
+            local_ip: a.local_ip,
+        },
+    )?;
+    Ovpn::connect()?.execute(&req)?;
     Ok(())
 }
 
@@ -131,18 +137,7 @@ fn new_tcp_peer(a: &NewPeerArgs, index: u32, mode: TcpMode) -> Result<()> {
     let remote = stream.peer_addr().unwrap_or(a.remote);
     let fd = u32::try_from(stream.as_raw_fd())
         .map_err(|_| Error::other("negative socket descriptor"))?;
-    let req = genl::new_peer(
-        index,
-        &genl::NewPeer {
-            peer_id: a.peer_id,
-            remote,
-            socket_fd: fd,
-            vpn4: a.vpn4,
-            vpn6: a.vpn6,
-            local_ip: a.local_ip,
-        },
-    )?;
-    Ovpn::connect()?.execute(&req)?;
+    add_peer(a, index, remote, fd)?;
     if a.hold {
         let lport = stream.local_addr().map(|s| s.port()).unwrap_or(a.lport);
         tcp::say(&format!("ready lport={lport}"));
