@@ -30,6 +30,9 @@ JOBS=${JOBS:-$(( $(nproc) + 1 ))}
 
 log() { printf 'kernel.sh: %s\n' "$*" >&2; }
 mkdir -p "$CACHE"
+# The source is fetched under one lock; each flavour is built under its
+# own, so that a long build of one never holds up a cache hit of the
+# other.
 exec 9>"$CACHE/.lock"
 flock 9
 
@@ -83,6 +86,9 @@ key=$( {
 	echo recipe-2
 } | sha256sum | cut -c1-16)
 tree="$CACHE/build/$FLAVOUR-$kver-$key"
+exec 8>"$CACHE/.lock-$FLAVOUR"
+flock 8
+flock -u 9
 
 if [ -f "$tree/.ovpn-dco-built" ]; then
 	echo "$tree"
