@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The benchmark's smoke mode, a scenario file for the test VM (run by
+# tests/vm/all.sh in the project's one boot, or by tests/bench/bench.sh
+# --smoke): one short run (iperf3 2 s, one repetition, one cipher) of
+# every system the benchmark compares, so that the benchmark cannot rot.
+# A system passes when it was set up and every figure was measured (and
+# the kernel log stayed clean, as for every scenario); it fails when a
+# figure is missing, the selftests' C client included: a system that
+# cannot be measured fails here rather than vanish from the table.
+set -u
+REPO=${1:?usage: smoke-guest.sh REPO}
+. "$REPO/tests/vm/lib.sh"
+BENCH_T=${BENCH_T:-2}
+# The selftests' client of the C ovpn driver, as tests/bench/build-c-cli.sh
+# caches it for the kernel tree the VM runs.
+: "${OVPN_DCO_CACHE:=/var/lib/ovpn-dco}"
+if [ -z "${CCLI:-}" ] && [ -n "${KDIR:-}" ]; then
+	CCLI=$OVPN_DCO_CACHE/bench/ovpn-cli-c-$(basename "$KDIR")
+fi
+. "$REPO/tests/bench/lib-bench.sh"
+
+s_dco() { bench_one 1 dco aes; }
+s_ovpn() { bench_one 1 ovpn aes; }
+s_wireguard() { bench_one 1 wireguard chacha; }
+s_openvpn() { bench_one 1 openvpn aes; }
+s_veth() { bench_one 1 veth none; }
+s_aead() { bench_aead 1; }
+
+scenario bench-smoke-dco s_dco
+scenario bench-smoke-ovpn s_ovpn
+scenario bench-smoke-wireguard s_wireguard
+scenario bench-smoke-openvpn s_openvpn
+scenario bench-smoke-veth s_veth
+scenario bench-smoke-aead s_aead
+finish
