@@ -4,7 +4,9 @@
 # The full benchmark, run inside the test VM by tests/bench/bench.sh:
 # BENCH_REPS repetitions; in each, every system and cipher once (the order
 # rotated from one repetition to the next, so that drift over the run
-# hits every system alike), then the AEAD limit (tcrypt).  Prints BENCH
+# hits every system alike), then the AEAD limit (tcrypt) and the MP scale
+# part (this module and the C driver; BENCH_SCALE peer counts, empty to
+# skip).  Prints BENCH
 # and BENCH-NA lines (see lib-bench.sh) and, at the end, whether the
 # kernel log stayed clean.
 set -u
@@ -35,6 +37,12 @@ for rep in $(seq "$BENCH_REPS"); do
 	done
 	echo "=== rep $rep: aead ($(date +%T))"
 	bench_aead "$rep"
+	if [ -n "${BENCH_SCALE-1 100 1000}" ]; then
+		for s in dco ovpn; do
+			echo "=== rep $rep: MP scale $s ($(date +%T))"
+			bench_scale "$rep" $s
+		done
+	fi
 done
 
 klog=$(new_klog)

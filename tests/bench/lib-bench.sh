@@ -334,3 +334,87 @@ bench_aead() {
 	done
 	return $ok
 }
+
+# --- MP scale ------------------------------------------------------------------
+
+# Kernel memory in use, in kB: slab plus per-CPU allocations.
+kmem_kb() { awk '/^(Slab|Percpu):/ {s += $2} END {print s}' /proc/meminfo; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# MP scale of system $2 (dco or ovpn) as repetition $1, for each peer
+# count in $BENCH_SCALE: an MP device in namespace srv, N peers added by
+# one client process (one netlink request per peer; the peers' remotes
+# need not exist), then an AES-256-GCM key for each (one client process
+# per key, as neither client installs several keys at once: that time
+# includes starting N processes, the same for both systems).  Prints
+#   scale<N>_peers_ms   time to add the N peers
+#   scale<N>_keys_ms    time to add their N keys
+#   scale<N>_kb_per_peer  slab + per-CPU memory per peer with its key
+bench_scale() {
+	local rep=$1 sys=$2 n i f t0 t1 t2 m0 m1 ok=0 key=$BENCH_WORK/scale.key
+	for n in ${BENCH_SCALE:-1 100 1000}; do
+		cleanup_all
+		ip netns add srv && ip -n srv link set lo up || return 1
+		f=$BENCH_WORK/peers-$n.txt
+		: >"$f"
+		case $sys in
+		dco)
+			[ -d /sys/module/ovpn_dco_v2 ] || insmod "$MOD" || return 1
+			ip netns exec srv "$CLI" new_iface tun0 MP || return 1
+			head -c 256 /dev/urandom | base64 -w0 >"$key"
+			# <peer_id> <raddr> <rport> <vpnaddr>
+			for i in $(seq 1 "$n"); do
+				echo "$i 10.20.$((i / 250)).$((i % 250 + 1)) 1194 10.30.$((i / 250)).$((i % 250 + 1))"
+			done >"$f"
+			;;
+		ovpn)
+			[ -n "$CCLI" ] && [ -x "$CCLI" ] || { echo "BENCH-NA $rep $sys mp the selftests' ovpn-cli was not built"; return 1; }
+			modprobe ovpn || return 1
+			ip netns exec srv "$CCLI" new_iface tun0 MP >/dev/null || return 1
+			head -c 72 /dev/urandom | base64 -w0 >"$key"
+			# <peer_id> <tx_id> <laddr> <lport> <raddr> <rport> <vpnaddr>
+			for i in $(seq 1 "$n"); do
+				echo "$i $i 0.0.0.0 1194 10.20.$((i / 250)).$((i % 250 + 1)) 1194 10.30.$((i / 250)).$((i % 250 + 1))"
+			done >"$f"
+			;;
+		esac
+		ip -n srv link set tun0 up || return 1
+		sleep 1
+		m0=$(kmem_kb)
+		t0=$(now_ms)
+		if [ $sys = dco ]; then
+			ip netns exec srv "$CLI" new_multi_peer tun0 1194 "$f" >"$BENCH_WORK/scale.log" 2>&1
+		else
+			ip netns exec srv "$CCLI" new_multi_peer tun0 1194 SYMM "$f" >"$BENCH_WORK/scale.log" 2>&1
+		fi
+		local rc=$?
+		t1=$(now_ms)
+		if [ $rc != 0 ] || grep -Eqi 'error|fail|cannot' "$BENCH_WORK/scale.log"; then
+			echo "BENCH-NA $rep $sys mp adding $n peers failed: $(tail -n 1 "$BENCH_WORK/scale.log")"
+			ok=1
+			continue
+		fi
+		local kfail=
+		for i in $(seq 1 "$n"); do
+			if [ $sys = dco ]; then
+				ip netns exec srv "$CLI" new_key tun0 "$i" 0 1 aes 0 "$key" --key-bits 256
+			else
+				ip netns exec srv "$CCLI" new_key tun0 "$i" 1 0 aes 0 "$key"
+			fi || { kfail=$i; break; }
+		done >/dev/null 2>"$BENCH_WORK/scale-keys.log"
+		t2=$(now_ms)
+		if [ -n "$kfail" ]; then
+			echo "BENCH-NA $rep $sys mp key $kfail of $n failed: $(tail -n 1 "$BENCH_WORK/scale-keys.log")"
+			ok=1
+			continue
+		fi
+		sleep 1
+		m1=$(kmem_kb)
+		emit "$rep" "$sys" mp scale${n}_peers_ms $((t1 - t0))
+		emit "$rep" "$sys" mp scale${n}_keys_ms $((t2 - t1))
+		emit "$rep" "$sys" mp scale${n}_kb_per_peer \
+			"$(awk -v d=$((m1 - m0)) -v n="$n" 'BEGIN {printf "%.2f", d / n}')"
+	done
+	cleanup_all
+	return $ok
+}

@@ -148,6 +148,28 @@ def main():
         tg.append(f"| dco 1 stream / AEAD encrypt limit, {CIPHERS[c]} (≥ 0.8) | "
                   f"{r(ratio(med(vals, ('dco', c, 'tcp1_mbps')), lim))} |")
 
+    # MP scale.
+    counts = sorted({int(m[5:].split("_")[0]) for (_, c, m) in vals if c == "mp" and m.startswith("scale")})
+    mp = []
+    if counts or na.get(("dco", "mp")) or na.get(("ovpn", "mp")):
+        mp = ["", "| MP peers | add peers, ms (dco / C ovpn) | add their keys, ms (dco / C ovpn) | slab+percpu kB per peer with key (dco / C ovpn) |",
+              "|---|---|---|---|"]
+        for n in counts:
+            cells = []
+            for what in ("peers_ms", "keys_ms", "kb_per_peer"):
+                pair = []
+                for sy in ("dco", "ovpn"):
+                    x = med(vals, (sy, "mp", f"scale{n}_{what}"))
+                    pair.append(fmt(x) if x is not None else na_reason(na, sy, "mp"))
+                cells.append(" / ".join(pair))
+            mp.append(f"| {n} | " + " | ".join(cells) + " |")
+        if not counts:
+            mp.append(f"| – | {na_reason(na, 'dco', 'mp')} | {na_reason(na, 'ovpn', 'mp')} | |")
+        mp.append("")
+        mp.append("Peers are added by one client process each (one netlink request per peer; the C "
+                  "selftests' client opens a netlink socket and resolves the family per request); keys by "
+                  "one client process per key, so the key column includes N process starts for both.")
+
     head = [f"# ovpn-dco benchmark: {os.path.basename(os.path.normpath(out))}", ""]
     head += [f"- {i}" for i in info]
     head += [f"- {n}" for n in notes]
@@ -155,7 +177,7 @@ def main():
              "driver with the same cipher (higher is better for goodput and kpps, lower for RTT and CPU s/GB)",
              "- measured under QEMU/TCG: absolute figures mean nothing, only ratios within this run do", ""]
     with open(os.path.join(out, "results.md"), "w") as f:
-        f.write("\n".join(head + md + aead + tg) + "\n")
+        f.write("\n".join(head + md + aead + mp + tg) + "\n")
 
     try:
         import matplotlib

@@ -27,6 +27,7 @@ s_wireguard() { bench_one 1 wireguard chacha; }
 s_openvpn() { bench_one 1 openvpn aes; }
 s_veth() { bench_one 1 veth none; }
 s_aead() { bench_aead 1; }
+s_scale() { BENCH_SCALE=5 bench_scale 1 dco && BENCH_SCALE=5 bench_scale 1 ovpn; }
 
 scenario bench-smoke-dco s_dco
 scenario bench-smoke-ovpn s_ovpn
@@ -34,4 +35,5 @@ scenario bench-smoke-wireguard s_wireguard
 scenario bench-smoke-openvpn s_openvpn
 scenario bench-smoke-veth s_veth
 scenario bench-smoke-aead s_aead
+scenario bench-smoke-mp-scale s_scale
 finish
