@@ -211,12 +211,21 @@ iperf_server() {
 	return 1
 }
 
-# Prints "bits/s bytes" received by the server from an iperf3 JSON
-# report on stdin, or nothing.
+# Runs the iperf3 client in peer0 against $DST with the options given;
+# prints "bits/s bytes seconds" as received by the server, or nothing
+# (then the reason is in $BENCH_WORK/iperf.err).
 iperf_rx() {
+	local j=$BENCH_WORK/iperf.json
+	sleep 0.5 # the server's previous test must be over
+	nsx peer0 iperf3 -c "$DST" -t "$BENCH_T" -J "$@" >"$j" 2>"$BENCH_WORK/iperf.err"
 	jq -r 'select(.end.sum_received.bytes != null) |
-		"\(.end.sum_received.bits_per_second) \(.end.sum_received.bytes) \(.end.sum_received.seconds)"' 2>/dev/null
+		"\(.end.sum_received.bits_per_second) \(.end.sum_received.bytes) \(.end.sum_received.seconds)"' \
+		"$j" 2>/dev/null
+	jq -r '.error // empty' "$j" >>"$BENCH_WORK/iperf.err" 2>/dev/null
 }
+
+# Why the last iperf3 run gave nothing, on one line.
+iperf_why() { tr '\n' ' ' <"$BENCH_WORK/iperf.err" | cut -c1-100; }
 
 # Prints one BENCH line: rep system cipher metric value.
 emit() { echo "BENCH $1 $2 $3 $4 $5"; }
@@ -236,7 +245,7 @@ measure() {
 	iperf_server || { echo "BENCH-NA $rep $sys $c iperf3 server did not start"; return 1; }
 	# TCP, one stream, with the guest's CPU time.
 	t0=$(cpu_ticks)
-	rx=$(nsx peer0 iperf3 -c "$DST" -t "$BENCH_T" -J | iperf_rx)
+	rx=$(iperf_rx)
 	t1=$(cpu_ticks)
 	if [ -n "$rx" ]; then
 		set -- $rx
@@ -244,23 +253,23 @@ measure() {
 		emit "$rep" "$sys" "$c" cpu_s_per_gb \
 			"$(awk -v t=$((t1 - t0)) -v hz="$hz" -v by="$2" 'BEGIN {printf "%.2f", (by > 0 ? (t / hz) / (by / 1e9) : 0)}')"
 	else
-		echo "BENCH-NA $rep $sys $c tcp1 iperf3 failed"; ok=1
+		echo "BENCH-NA $rep $sys $c tcp1: iperf3 failed: $(iperf_why)"; ok=1
 	fi
 	# TCP, four streams.
-	rx=$(nsx peer0 iperf3 -c "$DST" -t "$BENCH_T" -P 4 -J | iperf_rx)
+	rx=$(iperf_rx -P 4)
 	if [ -n "$rx" ]; then
 		set -- $rx
 		emit "$rep" "$sys" "$c" tcp4_mbps "$(awk -v b="$1" 'BEGIN {printf "%.2f", b / 1e6}')"
 	else
-		echo "BENCH-NA $rep $sys $c tcp4 iperf3 failed"; ok=1
+		echo "BENCH-NA $rep $sys $c tcp4: iperf3 failed: $(iperf_why)"; ok=1
 	fi
 	# UDP, 64-byte payloads, as fast as the sender can.
-	rx=$(nsx peer0 iperf3 -c "$DST" -u -l 64 -b 0 -t "$BENCH_T" -J | iperf_rx)
+	rx=$(iperf_rx -u -l 64 -b 0)
 	if [ -n "$rx" ]; then
 		set -- $rx
 		emit "$rep" "$sys" "$c" udp64_kpps "$(awk -v by="$2" -v s="$3" 'BEGIN {printf "%.2f", (s > 0 ? by / 64 / s / 1e3 : 0)}')"
 	else
-		echo "BENCH-NA $rep $sys $c udp64 iperf3 failed"; ok=1
+		echo "BENCH-NA $rep $sys $c udp64: iperf3 failed: $(iperf_why)"; ok=1
 	fi
 	# Round-trip time.
 	out=$(nsx peer0 ping -q -c 20 -i 0.05 -W 2 "$DST" 2>&1 | awk -F/ '/^rtt|^round-trip/ {print $5}')
