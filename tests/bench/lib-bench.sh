@@ -403,14 +403,17 @@ bench_scale() {
 			ok=1
 			continue
 		fi
-		local kfail=
-		for i in $(seq 1 "$n"); do
-			if [ $sys = dco ]; then
-				ip netns exec srv "$CLI" new_key tun0 "$i" 0 1 aes 0 "$key" --key-bits 256
-			else
-				ip netns exec srv "$CCLI" new_key tun0 "$i" 1 0 aes 0 "$key"
-			fi || { kfail=$i; break; }
-		done >/dev/null 2>"$BENCH_WORK/scale-keys.log"
+		# One shell in the namespace runs every client process.
+		local kfail
+		if [ $sys = dco ]; then
+			kfail=$(ip netns exec srv bash -c 'for i in $(seq 1 "$1"); do
+				"$2" new_key tun0 $i 0 1 aes 0 "$3" --key-bits 256 >/dev/null || { echo $i; exit 1; }
+				done' - "$n" "$CLI" "$key" 2>"$BENCH_WORK/scale-keys.log")
+		else
+			kfail=$(ip netns exec srv bash -c 'for i in $(seq 1 "$1"); do
+				"$2" new_key tun0 $i 1 0 aes 0 "$3" >/dev/null || { echo $i; exit 1; }
+				done' - "$n" "$CCLI" "$key" 2>"$BENCH_WORK/scale-keys.log")
+		fi
 		t2=$(now_ms)
 		if [ -n "$kfail" ]; then
 			echo "BENCH-NA $rep $sys mp key $kfail of $n failed: $(tail -n 1 "$BENCH_WORK/scale-keys.log")"

@@ -19,6 +19,13 @@ BENCH_T=${BENCH_T:-2}
 if [ -z "${CCLI:-}" ] && [ -n "${KDIR:-}" ]; then
 	CCLI=$OVPN_DCO_CACHE/bench/ovpn-cli-c-$(basename "$KDIR")
 fi
+# Not built (tests/run-all.sh does not build it): build it here, into the
+# guest's /tmp, if the host has the libraries.
+if [ -n "${KDIR:-}" ] && [ ! -x "${CCLI:-}" ]; then
+	echo "=== building the selftests' ovpn-cli in the guest"
+	CCLI=$(OVPN_DCO_CACHE=/tmp/bench-cache bash "$REPO/tests/bench/build-c-cli.sh" "$KDIR" 2>/tmp/bench-c-cli.log) ||
+		{ CCLI=; tail -n 5 /tmp/bench-c-cli.log; }
+fi
 . "$REPO/tests/bench/lib-bench.sh"
 
 s_dco() { bench_one 1 dco aes; }
