@@ -73,6 +73,10 @@ nice -n 15 cargo build --release -p ovpn-cli >results/bench-cli-build.log 2>&1 |
 CCLI=$(nice -n 15 bash tests/bench/build-c-cli.sh "$KDIR" 2>results/bench-c-cli-build.log) ||
 	{ CCLI=; cat results/bench-c-cli-build.log >&2; log "the selftests' ovpn-cli did not build"; }
 
+# tcrypt.ko for the AEAD limit (the test kernel's config lacks it).
+TCRYPT_KO=$(nice -n 15 bash tests/bench/build-tcrypt.sh "$KDIR" 2>results/bench-tcrypt-build.log) ||
+	{ TCRYPT_KO=/nonexistent/tcrypt.ko; cat results/bench-tcrypt-build.log >&2; log "tcrypt.ko did not build"; }
+
 # --- The VM --------------------------------------------------------------------
 if [ $SMOKE = 1 ]; then
 	OUT=results/bench/smoke-$(date -u +%Y%m%dT%H%M%SZ)
@@ -87,7 +91,7 @@ mkdir -p "$OUT"
 # if the guest ran to its end.
 boot() {
 	local cpus=$1 guest_cmd
-	guest_cmd="export REPO='$REPO' KDIR='$KDIR' PATH='$PATH' CCLI='$CCLI' BENCH_T='$TIME' BENCH_REPS='$REPS'; bash '$SCRIPT' '$REPO'; echo GUEST-DONE"
+	guest_cmd="export REPO='$REPO' KDIR='$KDIR' PATH='$PATH' CCLI='$CCLI' TCRYPT_KO='$TCRYPT_KO' BENCH_T='$TIME' BENCH_REPS='$REPS'; bash '$SCRIPT' '$REPO'; echo GUEST-DONE"
 	log "booting $FLAVOUR kernel, $cpus vCPU(s), $(basename "$SCRIPT") ($(date +%T))"
 	# no5lvl: see tests/vm/run.sh.
 	timeout --foreground -k 10 "${BENCH_TIMEOUT:-7200}" \

@@ -19,6 +19,11 @@ BENCH_T=${BENCH_T:-2}
 if [ -z "${CCLI:-}" ] && [ -n "${KDIR:-}" ]; then
 	CCLI=$OVPN_DCO_CACHE/bench/ovpn-cli-c-$(basename "$KDIR")
 fi
+# tcrypt.ko as tests/bench/build-tcrypt.sh caches it, unless the tree has
+# its own.
+if [ -z "${TCRYPT_KO:-}" ] && [ -n "${KDIR:-}" ] && [ ! -f "$KDIR/crypto/tcrypt.ko" ]; then
+	TCRYPT_KO=$OVPN_DCO_CACHE/bench/tcrypt-$(basename "$KDIR")/tcrypt.ko
+fi
 # Not built (tests/run-all.sh does not build it): build it here, into the
 # guest's /tmp, if the host has the libraries.
 if [ -n "${KDIR:-}" ] && [ ! -x "${CCLI:-}" ]; then
