@@ -30,6 +30,7 @@
 : "${CCLI:=}"                     # the selftests' C ovpn-cli, if built
 : "${TCRYPT_KO:=}"                # tcrypt.ko (tests/bench/build-tcrypt.sh)
 : "${BENCH_UDP_RATE:=0}"          # iperf3 -b for the UDP test (0: unlimited)
+: "${BENCH_TCP_WINDOW:=}"         # iperf3 -w for the TCP tests (empty: default)
 : "${BENCH_AEAD_MODES:=211 213}"  # tcrypt modes: 211 gcm(aes), 213 rfc7539esp
 mkdir -p "$BENCH_WORK"
 DST=
@@ -258,7 +259,9 @@ measure() {
 	iperf_server || { echo "BENCH-NA $rep $sys $c iperf3 server did not start"; return 1; }
 	# TCP, one stream, with the guest's CPU time.
 	t0=$(cpu_ticks)
-	rx=$(iperf_rx)
+	local win=()
+	[ -z "$BENCH_TCP_WINDOW" ] || win=(-w "$BENCH_TCP_WINDOW")
+	rx=$(iperf_rx "${win[@]}")
 	t1=$(cpu_ticks)
 	if [ -n "$rx" ]; then
 		set -- $rx
@@ -269,7 +272,7 @@ measure() {
 		echo "BENCH-NA $rep $sys $c tcp1: iperf3 failed: $(iperf_why)"; ok=1
 	fi
 	# TCP, four streams.
-	rx=$(iperf_rx -P 4)
+	rx=$(iperf_rx -P 4 "${win[@]}")
 	if [ -n "$rx" ]; then
 		set -- $rx
 		emit "$rep" "$sys" "$c" tcp4_mbps "$(awk -v b="$1" 'BEGIN {printf "%.2f", b / 1e6}')"
