@@ -7,6 +7,8 @@
 #   make clean
 #   make tests                                build the host tools (tests/)
 #   make check                                run every test (tests/run-all.sh)
+#   make bench                                the side-by-side benchmark in the VM
+#                                             (tests/bench/bench.sh; BENCH_ARGS=--smoke ...)
 #
 # Any other variable (V=1, CLIPPY=1, ...) is passed to the kernel's build.
 
@@ -48,4 +50,8 @@ tests:
 check:
 	tests/run-all.sh
 
-.PHONY: all check-kernel modules install clean tests check
+# Not part of `make check` (it takes long); its smoke mode is.
+bench:
+	tests/bench/bench.sh $(BENCH_ARGS)
+
+.PHONY: all check-kernel modules install clean tests check bench

@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The full benchmark, run inside the test VM by tests/bench/bench.sh:
+# BENCH_REPS repetitions; in each, every system and cipher once (the order
+# rotated from one repetition to the next, so that drift over the run
+# hits every system alike), then the AEAD limit (tcrypt) and the MP scale
+# part (this module and the C driver; BENCH_SCALE peer counts, empty to
+# skip).  Prints BENCH
+# and BENCH-NA lines (see lib-bench.sh) and, at the end, whether the
+# kernel log stayed clean.
+set -u
+REPO=${1:?usage: guest.sh REPO}
+. "$REPO/tests/vm/lib.sh"
+. "$REPO/tests/bench/lib-bench.sh"
+: "${BENCH_REPS:=3}"
+: "${BENCH_SYSTEMS:=dco ovpn wireguard openvpn veth}"
+
+# Every system with each cipher it supports.
+combos=()
+for s in $BENCH_SYSTEMS; do
+	case $s in
+	dco | ovpn | openvpn) combos+=("$s aes" "$s chacha") ;;
+	wireguard) combos+=("$s chacha") ;;
+	veth) combos+=("$s none") ;;
+	esac
+done
+n=${#combos[@]}
+
+echo "BENCH-INFO cpus $(nproc) kernel $(uname -r) t $BENCH_T reps $BENCH_REPS"
+echo "BENCH-INFO cpu-model $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+for rep in $(seq "$BENCH_REPS"); do
+	for i in $(seq 0 $((n - 1))); do
+		set -- ${combos[$(((i + rep - 1) % n))]}
+		echo "=== rep $rep: $1 $2 ($(date +%T))"
+		bench_one "$rep" "$1" "$2"
+	done
+	echo "=== rep $rep: aead ($(date +%T))"
+	bench_aead "$rep"
+	if [ -n "${BENCH_SCALE-1 100 1000}" ]; then
+		for s in dco ovpn; do
+			echo "=== rep $rep: MP scale $s ($(date +%T))"
+			bench_scale "$rep" $s
+		done
+	fi
+done
+
+klog=$(new_klog)
+if grep -Eq "$SPLAT_RE" <<<"$klog"; then
+	printf '%s\n' "$klog" | grep -E -A25 "$SPLAT_RE" | head -n 60 | sed 's/^/  ! /'
+	echo "BENCH-INFO klog splat during the benchmark"
+else
+	echo "BENCH-INFO klog clean"
+fi
+echo "BENCH-END"

@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turns the benchmark's guest console log into its report.
+
+    report.py VM_LOG OUT_DIR [NOTE...]
+
+Reads the BENCH / BENCH-NA / BENCH-INFO lines the guest printed
+(tests/bench/lib-bench.sh) and writes into OUT_DIR:
+  raw.tsv      every measured value (rep, system, cipher, metric, value)
+  results.md   medians per system and cipher, and ratios against Linux's C
+               ovpn driver with the same cipher
+  chart.png    bar chart of the medians (if matplotlib is available)
+Nothing here invents a figure: what the guest did not measure is shown as
+"n/a (reason)" with the reason the guest gave.
+"""
+import os
+import statistics
+import sys
+from collections import defaultdict
+
+SYSTEMS = [
+    ("dco", "ovpn-dco (this module)"),
+    ("ovpn", "Linux C `ovpn`"),
+    ("wireguard", "WireGuard"),
+    ("openvpn", "OpenVPN 2.6 userspace (tun)"),
+    ("veth", "bare veth (no tunnel)"),
+]
+CIPHERS = {"aes": "AES-256-GCM", "chacha": "ChaCha20-Poly1305", "none": "none"}
+METRICS = [
+    ("tcp1_mbps", "TCP 1 stream, Mbit/s", True),
+    ("tcp4_mbps", "TCP 4 streams, Mbit/s", True),
+    ("udp64_kpps", "UDP 64 B, kpps", True),
+    ("ping_ms", "ping RTT, ms", False),
+    ("cpu_s_per_gb", "CPU s/GB (1 stream)", False),
+]
+BASELINE = "ovpn"
+
+
+def parse(log):
+    vals = defaultdict(list)  # (sys, cipher, metric) -> [values]
+    na = defaultdict(list)  # (sys, cipher) -> [reasons]
+    info = []
+    with open(log, errors="replace") as f:
+        for line in f:
+            line = line.replace("\r", "").rstrip("\n")
+            # Smoke runs print through lib.sh's scenario ("  | " prefix).
+            if line.startswith("  | "):
+                line = line[4:]
+            parts = line.split()
+            if not parts:
+                continue
+            if parts[0] == "BENCH" and len(parts) == 6:
+                try:
+                    vals[(parts[2], parts[3], parts[4])].append(float(parts[5]))
+                except ValueError:
+                    na[(parts[2], parts[3])].append(f"{parts[4]}: unparsable value")
+            elif parts[0] == "BENCH-NA" and len(parts) >= 4:
+                na[(parts[2], parts[3])].append(" ".join(parts[4:]))
+            elif parts[0] == "BENCH-INFO":
+                info.append(" ".join(parts[1:]))
+    return vals, na, info
+
+
+def med(vals, key):
+    v = vals.get(key)
+    return statistics.median(v) if v else None
+
+
+def fmt(x):
+    if x is None:
+        return None
+    if x >= 100:
+        return f"{x:.0f}"
+    if x >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}" if x >= 0.1 else f"{x:.3f}"
+
+
+def na_reason(na, s, c):
+    reasons = na.get((s, c))
+    if not reasons:
+        return "n/a (not measured)"
+    # The first reason, short.
+    r = reasons[0]
+    return f"n/a ({r[:80]})"
+
+
+def main():
+    log, out = sys.argv[1], sys.argv[2]
+    notes = sys.argv[3:]
+    vals, na, info = parse(log)
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "raw.tsv"), "w") as f:
+        f.write("system\tcipher\tmetric\tvalues\n")
+        for (s, c, m), v in sorted(vals.items()):
+            f.write(f"{s}\t{c}\t{m}\t{' '.join(str(x) for x in v)}\n")
+
+    reps = max((len(v) for v in vals.values()), default=0)
+    md = []
+    md.append("| system | cipher | " + " | ".join(h for _, h, _ in METRICS) + " |")
+    md.append("|---|---|" + "---|" * len(METRICS))
+    rows = []
+    for s, sname in SYSTEMS:
+        for c in (["none"] if s == "veth" else ["chacha"] if s == "wireguard" else ["aes", "chacha"]):
+            cells = []
+            have = False
+            for m, _, _ in METRICS:
+                x = med(vals, (s, c, m))
+                if x is None:
+                    cells.append(na_reason(na, s, c))
+                    continue
+                have = True
+                cell = fmt(x)
+                base = med(vals, (BASELINE, c, m))
+                if s != BASELINE and base and c != "none":
+                    cell += f" ({x / base:.2f}×)"
+                cells.append(cell)
+            rows.append((s, c, have))
+            md.append(f"| {sname} | {CIPHERS[c]} | " + " | ".join(cells) + " |")
+
+    # The AEAD limit.
+    aead = ["", "| AEAD limit (tcrypt, 1420 B, one request at a time) | encrypt, Mbit/s | decrypt, Mbit/s |",
+            "|---|---|---|"]
+    for c, alg in (("aes", "gcm(aes), 256-bit key"), ("chacha", "rfc7539esp(chacha20,poly1305)")):
+        e, d = med(vals, ("aead", c, "enc_mbps")), med(vals, ("aead", c, "dec_mbps"))
+        aead.append(f"| {alg} | {fmt(e) or na_reason(na, 'aead', c)} | {fmt(d) or na_reason(na, 'aead', c)} |")
+
+    # Where this module stands against the issue's targets (same cipher).
+    tg = ["", "| target (issue 5) | measured |", "|---|---|"]
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    def r(x):
+        return f"{x:.2f}" if x is not None else "n/a"
+
+    for c in ("aes", "chacha"):
+        for m, what in (("tcp1_mbps", "1 stream"), ("tcp4_mbps", "4 streams")):
+            tg.append(f"| dco / C ovpn, {CIPHERS[c]}, {what} (≥ 1.0 first, goal ≥ {'1.25' if m == 'tcp1_mbps' else '1.5'}) | "
+                      f"{r(ratio(med(vals, ('dco', c, m)), med(vals, ('ovpn', c, m))))} |")
+    for m, what in (("tcp1_mbps", "1 stream"), ("tcp4_mbps", "4 streams")):
+        tg.append(f"| dco / WireGuard, ChaCha20-Poly1305, {what} (≥ 1.0) | "
+                  f"{r(ratio(med(vals, ('dco', 'chacha', m)), med(vals, ('wireguard', 'chacha', m))))} |")
+    for c in ("aes", "chacha"):
+        tg.append(f"| dco / userspace OpenVPN, {CIPHERS[c]}, 1 stream (≥ 4) | "
+                  f"{r(ratio(med(vals, ('dco', c, 'tcp1_mbps')), med(vals, ('openvpn', c, 'tcp1_mbps'))))} |")
+        lim = med(vals, ("aead", c, "enc_mbps"))
+        tg.append(f"| dco 1 stream / AEAD encrypt limit, {CIPHERS[c]} (≥ 0.8) | "
+                  f"{r(ratio(med(vals, ('dco', c, 'tcp1_mbps')), lim))} |")
+
+    # MP scale.
+    counts = sorted({int(m[5:].split("_")[0]) for (_, c, m) in vals if c == "mp" and m.startswith("scale")})
+    mp = []
+    if counts or na.get(("dco", "mp")) or na.get(("ovpn", "mp")):
+        mp = ["", "| MP peers | add peers, ms (dco / C ovpn) | add their keys, ms (dco / C ovpn) | slab+percpu kB per peer with key (dco / C ovpn) |",
+              "|---|---|---|---|"]
+        for n in counts:
+            cells = []
+            for what in ("peers_ms", "keys_ms", "kb_per_peer"):
+                pair = []
+                for sy in ("dco", "ovpn"):
+                    x = med(vals, (sy, "mp", f"scale{n}_{what}"))
+                    pair.append(fmt(x) if x is not None else na_reason(na, sy, "mp"))
+                cells.append(" / ".join(pair))
+            mp.append(f"| {n} | " + " | ".join(cells) + " |")
+        if not counts:
+            mp.append(f"| – | {na_reason(na, 'dco', 'mp')} | {na_reason(na, 'ovpn', 'mp')} | |")
+        mp.append("")
+        mp.append("Peers are added by one client process each (one netlink request per peer; the C "
+                  "selftests' client opens a netlink socket and resolves the family per request); keys by "
+                  "one client process per key, so the key column includes N process starts for both.")
+
+    head = [f"# ovpn-dco benchmark: {os.path.basename(os.path.normpath(out))}", ""]
+    head += [f"- {i}" for i in info]
+    head += [f"- {n}" for n in notes]
+    head += [f"- medians of {reps} repetition(s); ratios in parentheses are against Linux's C `ovpn` "
+             "driver with the same cipher (higher is better for goodput and kpps, lower for RTT and CPU s/GB)",
+             "- measured under QEMU/TCG: absolute figures mean nothing, only ratios within this run do", ""]
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write("\n".join(head + md + aead + mp + tg) + "\n")
+
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("report: no matplotlib, no chart", file=sys.stderr)
+        return
+    labels, series = [], {m: [] for m in ("tcp1_mbps", "tcp4_mbps", "udp64_kpps")}
+    for s, c, have in rows:
+        labels.append(f"{s}\n{c}")
+        for m in series:
+            series[m].append(med(vals, (s, c, m)) or 0)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+    x = range(len(labels))
+    w = 0.4
+    axes[0].bar([i - w / 2 for i in x], series["tcp1_mbps"], w, label="1 stream")
+    axes[0].bar([i + w / 2 for i in x], series["tcp4_mbps"], w, label="4 streams")
+    axes[0].set_title("TCP goodput (Mbit/s, median)")
+    axes[0].set_yscale("log")
+    axes[1].bar(list(x), series["udp64_kpps"], 0.6, color="tab:green")
+    axes[1].set_title("UDP 64-byte payload (kpps received, median)")
+    for ax in axes:
+        ax.set_xticks(list(x))
+        ax.set_xticklabels(labels, fontsize=8)
+    axes[0].legend()
+    fig.suptitle("under QEMU/TCG only ratios within one run mean anything", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "chart.png"), dpi=110)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The benchmark's smoke mode, a scenario file for the test VM (run by
+# tests/vm/all.sh in the project's one boot, or by tests/bench/bench.sh
+# --smoke): one short run (iperf3 2 s, one repetition, one cipher) of
+# every system the benchmark compares, so that the benchmark cannot rot.
+# A system passes when it was set up and every figure was measured (and
+# the kernel log stayed clean, as for every scenario); it fails when a
+# figure is missing, the selftests' C client included: a system that
+# cannot be measured fails here rather than vanish from the table.
+set -u
+REPO=${1:?usage: smoke-guest.sh REPO}
+. "$REPO/tests/vm/lib.sh"
+BENCH_T=${BENCH_T:-2}
+# In the debug guest an unlimited flood of 64-byte datagrams starves the
+# one vCPU for long after the test; the smoke offers ~2000 packets/s.
+# tcrypt: only mode 213 (16 one-second runs; mode 211's gcm(aes) takes 96,
+# and its parsing is the same code).
+BENCH_UDP_RATE=${BENCH_UDP_RATE:-1M}
+# Tunnels carry well under 1 Mbit/s in the debug guest: with iperf3's
+# default buffers the data still queued at the end of a 2-second run takes
+# minutes to drain, and the server closes the connection under it
+# ("Broken pipe").  A 32 KiB window drains in about a second.
+BENCH_TCP_WINDOW=${BENCH_TCP_WINDOW:-32K}
+BENCH_AEAD_MODES=${BENCH_AEAD_MODES:-213}
+# The selftests' client of the C ovpn driver, as tests/bench/build-c-cli.sh
+# caches it for the kernel tree the VM runs.
+: "${OVPN_DCO_CACHE:=/var/lib/ovpn-dco}"
+if [ -z "${CCLI:-}" ] && [ -n "${KDIR:-}" ]; then
+	CCLI=$OVPN_DCO_CACHE/bench/ovpn-cli-c-$(basename "$KDIR")
+fi
+# tcrypt.ko as tests/bench/build-tcrypt.sh caches it, unless the tree has
+# its own.
+if [ -z "${TCRYPT_KO:-}" ] && [ -n "${KDIR:-}" ] && [ ! -f "$KDIR/crypto/tcrypt.ko" ]; then
+	TCRYPT_KO=$OVPN_DCO_CACHE/bench/tcrypt-$(basename "$KDIR")/tcrypt.ko
+fi
+# Not built (tests/run-all.sh does not build it): build it here, into the
+# guest's /tmp, if the host has the libraries.
+if [ -n "${KDIR:-}" ] && [ ! -x "${CCLI:-}" ]; then
+	echo "=== building the selftests' ovpn-cli in the guest"
+	CCLI=$(OVPN_DCO_CACHE=/tmp/bench-cache bash "$REPO/tests/bench/build-c-cli.sh" "$KDIR" 2>/tmp/bench-c-cli.log) ||
+		{ CCLI=; tail -n 5 /tmp/bench-c-cli.log; }
+fi
+. "$REPO/tests/bench/lib-bench.sh"
+
+s_dco() { bench_one 1 dco aes; }
+s_ovpn() { bench_one 1 ovpn aes; }
+s_wireguard() { bench_one 1 wireguard chacha; }
+s_openvpn() { bench_one 1 openvpn aes; }
+s_veth() { bench_one 1 veth none; }
+s_aead() { bench_aead 1; }
+s_scale() { BENCH_SCALE=5 bench_scale 1 dco && BENCH_SCALE=5 bench_scale 1 ovpn; }
+
+scenario bench-smoke-dco s_dco
+scenario bench-smoke-ovpn s_ovpn
+scenario bench-smoke-wireguard s_wireguard
+scenario bench-smoke-openvpn s_openvpn
+scenario bench-smoke-veth s_veth
+scenario bench-smoke-aead s_aead
+scenario bench-smoke-mp-scale s_scale
+finish
