@@ -87,13 +87,13 @@ step "VM scenarios"
 # a vCPU on one host thread); each boots once for its share of the
 # scenario files (tests/vm/all.sh).  The guests' consoles are in
 # $OUT/vm-a.log and $OUT/vm-b.log.
-VM_A=(t-foundation t-peers t-datapath t-tcp)
-VM_B=(t-mp t-netns t-openvpn)
+VM_A=(t-foundation t-peers t-datapath t-mp)
+VM_B=(t-tcp t-netns t-openvpn)
 files() { local f; for f in "$@"; do echo "$REPO/tests/vm/$f.sh"; done; }
-bash tests/vm/run.sh "$KDIR" "$REPO/tests/vm/all.sh" "$OUT/vm-a.log" 5000 \
+bash tests/vm/run.sh "$KDIR" "$REPO/tests/vm/all.sh" "$OUT/vm-a.log" 4800 \
 	$(files "${VM_A[@]}") >"$OUT/vm-a.results" &
 vm_a=$!
-bash tests/vm/run.sh "$KDIR" "$REPO/tests/vm/all.sh" "$OUT/vm-b.log" 5000 \
+bash tests/vm/run.sh "$KDIR" "$REPO/tests/vm/all.sh" "$OUT/vm-b.log" 4800 \
 	$(files "${VM_B[@]}") >"$OUT/vm-b.results" &
 vm_b=$!
 wait $vm_a $vm_b

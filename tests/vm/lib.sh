@@ -94,7 +94,7 @@ expect_rc() {
 scenario() {
 	local name=$1 func=$2 out rc klog leaks why=""
 	echo "=== $name"
-	cleanup_all
+	# (The previous scenario, or file, cleaned up after itself.)
 	new_klog >/dev/null
 	local t0=$SECONDS t1 t2
 	out=$("$func" 2>&1)

@@ -195,7 +195,7 @@ p2p() {
 }
 
 t_p2p() { p2p udp; }
-t_tcp_p2p() { p2p tcp; }
+
 
 # The server's and the clients' --proto for transport $1 (udp or tcp).
 srv_proto() { [ "$1" = tcp ] && echo tcp4-server || echo udp4; }
@@ -237,7 +237,6 @@ userspace_server_dco_clients() {
 t_dco_server_userspace_clients() { dco_server_userspace_clients udp; }
 t_userspace_server_dco_clients() { userspace_server_dco_clients udp; }
 t_tcp_dco_server_userspace_clients() { dco_server_userspace_clients tcp; }
-t_tcp_userspace_server_dco_clients() { userspace_server_dco_clients tcp; }
 
 # Key renegotiation under traffic over transport $1: the client
 # renegotiates every 5 s while a ping runs for 20 s; no ping may be lost.
@@ -299,8 +298,6 @@ scenario openvpn-userspace-server-dco-clients t_userspace_server_dco_clients
 scenario openvpn-rekey-under-traffic t_rekey
 scenario openvpn-client-vanishes t_client_vanishes
 scenario openvpn-server-tcp t_server_tcp
-scenario openvpn-tcp-p2p t_tcp_p2p
 scenario openvpn-tcp-dco-server-userspace-clients t_tcp_dco_server_userspace_clients
-scenario openvpn-tcp-userspace-server-dco-clients t_tcp_userspace_server_dco_clients
 scenario openvpn-tcp-rekey-under-traffic t_tcp_rekey
 finish
