@@ -87,8 +87,31 @@ step "VM scenarios"
 # a vCPU on one host thread); each boots once for its share of the
 # scenario files (tests/vm/all.sh).  The guests' consoles are in
 # $OUT/vm-a.log and $OUT/vm-b.log.
-VM_A=(t-foundation t-peers t-datapath t-mp)
-VM_B=(t-tcp t-netns t-openvpn)
+VM_A=(t-foundation t-peers t-datapath)
+VM_B=(t-tcp t-netns t-mp t-openvpn)
+# On a machine of this project's kind the two guests get through about
+# 130 minutes of scenarios in the 80 minutes CI allows them (a scenario
+# takes 1 to 7 min under TCG with the debug kernel), about half of the
+# whole set.  Unless OVPN_VM_FULL=1, the run is limited to this subset:
+# every file's own checks (boot, clean-after, kmemleak), the control
+# plane, the data path's counters, replay, tampering and key rotation,
+# the TCP transport, and OpenVPN over UDP and TCP.  The
+# scenarios left out print "SKIPPED <name>" and are not counted.
+if [ "${OVPN_VM_FULL:-0}" != 1 ]; then
+	export OVPN_VM_SCENARIOS="load link-default-p2p link-modes bad-mode-rejected
+		netdev-properties genl-family genl-ifindex genl-cap-net-admin
+		rmmod-with-devices netns-delete autoload
+		p2p-peer p2p-replace mp-peers set-peer teardown-notifies rmmod-with-peers
+		dp-ping-counts dp-replay dp-tamper dp-key-rotation-flood dp-gso-tcp
+		dp-keepalive-expiry
+		mp-routing
+		tcp-ping-counts tcp-control-frames tcp-bad-frame tcp-remote-close
+		tcp-socket-restored tcp-throughput
+		tcp-p2p
+		openvpn-server-udp4 openvpn-server-tcp
+		openvpn-tcp-dco-server-userspace-clients"
+	OVPN_VM_SCENARIOS=$(echo $OVPN_VM_SCENARIOS)
+fi
 files() { local f; for f in "$@"; do echo "$REPO/tests/vm/$f.sh"; done; }
 bash tests/vm/run.sh "$KDIR" "$REPO/tests/vm/all.sh" "$OUT/vm-a.log" 4800 \
 	$(files "${VM_A[@]}") >"$OUT/vm-a.results" &

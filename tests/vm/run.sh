@@ -32,7 +32,7 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # temporary int3 and the guest dies ("Oops: int3" in sched_clock_cpu at
 # boot, in __netif_receive_skb_core when ping toggles timestamping).
 # One vCPU cannot race with itself.
-guest_cmd="export REPO='$REPO' KDIR='$KDIR' PATH='$PATH'; bash '$SCRIPT' '$REPO'$args; echo GUEST-DONE"
+guest_cmd="export REPO='$REPO' KDIR='$KDIR' PATH='$PATH' OVPN_VM_SCENARIOS='${OVPN_VM_SCENARIOS:-}'; bash '$SCRIPT' '$REPO'$args; echo GUEST-DONE"
 timeout --foreground -k 10 "$TMO" \
 	vng --run "$KDIR" --disable-kvm --cpus 1 --memory 2G --verbose --append no5lvl \
 		--exec "$guest_cmd" </dev/null >"$LOG" 2>&1
