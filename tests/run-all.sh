@@ -96,7 +96,7 @@ VM_B=(t-tcp t-netns t-mp t-openvpn)
 # every file's own checks (boot, clean-after, kmemleak), the control
 # plane, the data path's counters, replay, tampering and key rotation,
 # the TCP transport's counters, control frames and broken streams, and
-# OpenVPN 2.6 over UDP.  (The OpenVPN-over-TCP, TCP restore and
+# OpenVPN 2.6 over UDP.  (The OpenVPN-over-TCP and TCP
 # throughput scenarios had not passed a run yet when this list was made:
 # run them with OVPN_VM_SCENARIOS.)  The
 # scenarios left out print "SKIPPED <name>" and are not counted.
@@ -109,7 +109,7 @@ if [ "${OVPN_VM_FULL:-0}" != 1 ]; then
 		dp-keepalive-expiry
 		mp-routing mp-float
 		tcp-ping-counts tcp-ipv6-transport tcp-control-frames tcp-bad-frame
-		tcp-remote-close
+		tcp-remote-close tcp-socket-restored
 		p2p-aes256
 		openvpn-server-udp4 openvpn-dco-server-userspace-clients
 		openvpn-rekey-under-traffic"
