@@ -392,16 +392,20 @@ mod tests {
         );
     }
 
+    /// A free local TCP port: bound, noted, closed.
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
     /// connect retries until a listener shows up, binds the local port,
     /// and the two ends of a listen/connect pair exchange frames.
     #[test]
     fn connect_retries_then_listen_accepts() {
-        // A free port: bind, note it, close.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let server: SocketAddr = (Ipv4Addr::LOCALHOST, port).into();
         let client = std::thread::spawn(move || {
             connect(
@@ -432,11 +436,7 @@ mod tests {
     /// the errno of the last attempt.
     #[test]
     fn connect_gives_up() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let server: SocketAddr = (Ipv4Addr::LOCALHOST, port).into();
         let t0 = Instant::now();
         let err = connect(
@@ -458,11 +458,7 @@ mod tests {
     /// and the listener keeps waiting.
     #[test]
     fn listen_refuses_other_peers() {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let local: SocketAddr = (Ipv4Addr::UNSPECIFIED, port).into();
         let server: SocketAddr = (Ipv4Addr::LOCALHOST, port).into();
         let listener = std::thread::spawn(move || {
