@@ -17,20 +17,63 @@ KMEMLEAK=/sys/kernel/debug/kmemleak
 # boot do not match.
 SPLAT_RE='BUG:|WARNING:|KASAN:|UBSAN:|Oops|general protection fault|Kernel panic|kernel BUG|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|unreferenced object|refcount_t:|list_(add|del) corruption|rust_panic|panicked at|leaked reference|unregister_netdevice: waiting'
 
+# Every process start costs seconds in the debug guest under TCG, so the
+# harness itself runs on shell builtins: one `dmesg --follow` per boot
+# copies the kernel log to $OVPN_KLOG, which is read with mapfile; sleeps
+# are reads with a timeout on a FIFO nobody writes.
+if [ -z "${OVPN_KLOG:-}" ]; then
+	export OVPN_KLOG=/tmp/ovpn-klog OVPN_SLEEP_FIFO=/tmp/ovpn-sleep
+	[ -p "$OVPN_SLEEP_FIFO" ] || mkfifo "$OVPN_SLEEP_FIFO"
+	stdbuf -oL dmesg --follow >"$OVPN_KLOG" 2>&1 &
+	disown
+fi
+exec {SLEEP_FD}<>"$OVPN_SLEEP_FIFO"
+
+# Sleeps $1 seconds (fractions allowed) without starting a process.
+nap() { read -r -t "$1" -u "$SLEEP_FD" _ || true; }
+
+# Waits until everything the kernel logged so far is in $OVPN_KLOG: logs
+# a marker and waits (at most ~10 s) for the copy to show it.
+klog_sync() {
+	local tag="ovpn-test-sync $BASHPID.$RANDOM" i line
+	echo "<7>$tag" >/dev/kmsg
+	for ((i = 0; i < 200; i++)); do
+		mapfile -t -s "${1:-0}" line <"$OVPN_KLOG"
+		[[ "${line[*]}" == *"$tag"* ]] && return 0
+		nap 0.05
+	done
+}
+
+# Prints the kernel log lines from line $1 on (0-based).
+klog_from() {
+	local lines
+	klog_sync "$1"
+	mapfile -t -s "$1" lines <"$OVPN_KLOG"
+	[ ${#lines[@]} -eq 0 ] || printf '%s\n' "${lines[@]}"
+}
+
 log_pos=0
 
-# Prints the kernel log lines added since the last call.
+# Sets NEW_KLOG to the kernel log lines added since the last call (call it
+# in the harness's shell, not in a command substitution: it moves log_pos).
 new_klog() {
-	local all
-	all=$(dmesg)
-	printf '%s\n' "$all" | tail -n +$((log_pos + 1))
-	log_pos=$(printf '%s\n' "$all" | wc -l)
+	local lines
+	klog_sync "$log_pos"
+	mapfile -t -s "$log_pos" lines <"$OVPN_KLOG"
+	log_pos=$((log_pos + ${#lines[@]}))
+	NEW_KLOG=""
+	[ ${#lines[@]} -eq 0 ] || printf -v NEW_KLOG '%s\n' "${lines[@]}"
 }
 
 # For checks inside a scenario: `mark` remembers the end of the kernel
 # log, `klog_since` prints what was logged after it.
-mark() { KMARK=$(dmesg | wc -l); }
-klog_since() { dmesg | tail -n +$((KMARK + 1)); }
+mark() {
+	local lines
+	klog_sync "${KMARK:-0}"
+	mapfile -t lines <"$OVPN_KLOG"
+	KMARK=${#lines[@]}
+}
+klog_since() { klog_from "$KMARK"; }
 
 kmemleak_ready() { [ -w "$KMEMLEAK" ]; }
 
@@ -42,18 +85,59 @@ kmemleak_reset() {
 	echo clear >"$KMEMLEAK" 2>/dev/null
 }
 
-# Prints kmemleak's report of leaks since the last check, then clears it.
-# Objects younger than ~5 s are never reported, so this first waits until
-# 6 s have passed since second $1 (of $SECONDS; default: now).  What was
-# allocated later is seen by the next check.  (A scan takes ~10 s in the
-# debug guest under TCG.)
-kmemleak_check() {
+# A kmemleak scan takes 10-30 s in the debug guest under TCG, so there is
+# one per scenario file (in finish), not one per scenario.  Each leaked
+# object is blamed on the scenario that was running when it was
+# allocated: scenario() records every scenario's window in milliseconds
+# of uptime, and kmemleak's report gives each object's allocation time in
+# jiffies (HZ=1000 in the test kernel).
+SC_NAMES=()
+SC_FROM=()
+SC_TO=()
+
+# Sets UPTIME_MS to the uptime in milliseconds.
+uptime_ms() {
+	local u _
+	read -r u _ </proc/uptime
+	UPTIME_MS=$((10#${u/./} * 10))
+}
+
+# Scans for leaks; objects younger than ~5 s are never reported, so this
+# first waits until 6 s have passed since second $1 (of $SECONDS; default:
+# now).  Sets KM_REPORT to kmemleak's report (empty: no leak), KM_BLAME
+# to the scenarios that allocated a leaked object, and KM_ORPHANS to the
+# count of leaked objects allocated outside every scenario.
+kmemleak_scan() {
+	KM_REPORT="" KM_BLAME=() KM_ORPHANS=0
 	kmemleak_ready || return 0
-	local wait=$((6 - (SECONDS - ${1:-$SECONDS})))
-	[ "$wait" -le 0 ] || sleep "$wait"
+	local wait=$((6 - (SECONDS - ${1:-$SECONDS}))) lines l i ms joff="" hit
+	[ "$wait" -le 0 ] || nap "$wait"
 	echo scan >"$KMEMLEAK" 2>/dev/null
-	cat "$KMEMLEAK" 2>/dev/null
+	mapfile -t lines <"$KMEMLEAK"
 	echo clear >"$KMEMLEAK" 2>/dev/null
+	[ ${#lines[@]} -gt 0 ] || return 0
+	KM_REPORT=$(printf '%s\n' "${lines[@]}")
+	# jiffies minus uptime in ms, to place each object in time.
+	while IFS= read -r l; do
+		if [[ $l =~ ^jiffies:\ ([0-9]+) ]]; then
+			joff=${BASH_REMATCH[1]}
+			break
+		fi
+	done </proc/timer_list
+	uptime_ms
+	joff=$((joff - UPTIME_MS))
+	for l in "${lines[@]}"; do
+		[[ $l =~ comm\ .*\ jiffies\ ([0-9]+) ]] || continue
+		ms=$((BASH_REMATCH[1] - joff))
+		hit=0
+		for i in "${!SC_NAMES[@]}"; do
+			if ((ms >= SC_FROM[i] - 1000 && ms <= SC_TO[i] + 1000)); then
+				KM_BLAME+=("${SC_NAMES[i]}")
+				hit=1
+			fi
+		done
+		[ "$hit" = 1 ] || KM_ORPHANS=$((KM_ORPHANS + 1))
+	done
 }
 
 # Asserts that a shell condition holds; on failure prints what was
@@ -79,7 +163,7 @@ expect_rc() {
 		echo "  '$*' exited $rc, expected $want; output: $out" >&2
 		return 1
 	fi
-	if [ -n "$needle" ] && ! grep -qF -- "$needle" <<<"$out"; then
+	if [ -n "$needle" ] && [[ $out != *"$needle"* ]]; then
 		echo "  '$*' output lacks '$needle': $out" >&2
 		return 1
 	fi
@@ -90,9 +174,17 @@ expect_rc() {
 # scenario files, tests/vm/all.sh has done this once, at boot).
 [ -n "${OVPN_VM_ONE_BOOT:-}" ] || kmemleak_reset
 
-# Runs scenario NAME (function FUNC) and prints its result.
+# Prints each line of $1 behind the prefix $2.
+indent() {
+	local l
+	while IFS= read -r l; do printf '%s%s\n' "$2" "$l"; done <<<"$1"
+}
+
+# Runs scenario NAME (function FUNC) and prints its result.  (A leak it
+# caused is found by the file's kmemleak scan in finish, which then prints
+# a second, failing result for it.)
 scenario() {
-	local name=$1 func=$2 out rc klog leaks why=""
+	local name=$1 func=$2 out rc why=""
 	# A run limited to some scenarios (OVPN_VM_SCENARIOS, see run-all.sh)
 	# names the others as skipped; the harness's own checks always run.
 	if [ -n "${OVPN_VM_SCENARIOS:-}" ] && [[ $name != harness-* ]] &&
@@ -102,20 +194,23 @@ scenario() {
 	fi
 	echo "=== $name"
 	# (The previous scenario, or file, cleaned up after itself.)
-	new_klog >/dev/null
-	local t0=$SECONDS t1 t2
+	new_klog
+	local t0=$SECONDS t1 from
+	uptime_ms
+	from=$UPTIME_MS
 	out=$("$func" 2>&1)
 	rc=$?
 	t1=$SECONDS
-	[ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/  | /'
+	[ -z "$out" ] || indent "$out" "  | "
 	[ "$rc" = 0 ] || why="scenario exited $rc"
 	cleanup_all
-	t2=$SECONDS
-	# The run's objects have aged during the cleanup.
-	leaks=$(kmemleak_check "$t1")
-	klog=$(new_klog)
-	verdict "$name" "$why" "$leaks" "$klog" \
-		"$((SECONDS - t0)) s: run $((t1 - t0)), cleanup $((t2 - t1)), kmemleak $((SECONDS - t2))"
+	uptime_ms
+	SC_NAMES+=("$name")
+	SC_FROM+=("$from")
+	SC_TO+=("$UPTIME_MS")
+	new_klog
+	verdict "$name" "$why" "" "$NEW_KLOG" \
+		"$((SECONDS - t0)) s: run $((t1 - t0)), cleanup $((SECONDS - t1))"
 }
 
 # Prints the result line of NAME, which fails for WHY (unless empty), for
@@ -124,7 +219,7 @@ scenario() {
 # Usage: verdict NAME WHY LEAKS KLOG [TIMING]
 verdict() {
 	local name=$1 why=$2 leaks=$3 klog=$4 timing=${5:-}
-	if grep -Eq "$SPLAT_RE" <<<"$klog"; then
+	if [[ $klog =~ $SPLAT_RE ]]; then
 		why="${why:+$why; }kernel log shows a splat"
 		printf '%s\n' "$klog" | grep -E -A25 "$SPLAT_RE" | head -n 60 | sed 's/^/  ! /'
 	fi
@@ -147,11 +242,11 @@ harness_selftest() {
 	local out
 	_fake_splat() { echo "BUG: ovpn-dco harness self-test, not a real report" >/dev/kmsg; }
 	out=$(scenario harness-fake-splat _fake_splat)
-	if grep -q '^RESULT FAIL harness-fake-splat: kernel log shows a splat' <<<"$out"; then
+	if [[ $out == *"RESULT FAIL harness-fake-splat: kernel log shows a splat"* ]]; then
 		echo "RESULT PASS harness-detects-splats"
 	else
 		echo "RESULT FAIL harness-detects-splats: a logged BUG went unnoticed"
-		printf '%s\n' "$out" | sed 's/^/  | /'
+		indent "$out" "  | "
 	fi
 }
 
@@ -172,45 +267,58 @@ add_link() {
 		ip -n c$i -batch -
 }
 
-# Removes every namespace and ovpn-dco device the scenarios created, and
-# kills what still runs in those namespaces (daemons, background pings).
+# Removes every namespace and every ovpn-dco (or other ARPHRD_NONE,
+# non-tun) device the scenarios created, and kills what still runs in
+# those namespaces (daemons, background pings).  Builtins, and one `ip`.
 cleanup_all() {
-	local ns pids
-	for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
-		pids=$(ip netns pids "$ns" 2>/dev/null)
-		if [ -n "$pids" ]; then
-			kill -9 $pids 2>/dev/null
-			sleep 0.5
-		fi
-		ip netns del "$ns" 2>/dev/null
+	local nsf p d type pids=() cmds=()
+	for nsf in /run/netns/*; do
+		[ -e "$nsf" ] || continue
+		for p in /proc/[0-9]*; do
+			[[ $p/ns/net -ef $nsf ]] && pids+=("${p#/proc/}")
+		done
+		cmds+=("netns del ${nsf##*/}")
 	done
-	ip -o link show type ovpn-dco 2>/dev/null | awk -F': ' '{print $2}' |
-		while read -r dev; do ip link del "$dev" 2>/dev/null; done
+	if [ ${#pids[@]} -gt 0 ]; then
+		kill -9 "${pids[@]}" 2>/dev/null
+		nap 0.5
+	fi
+	for d in /sys/class/net/*; do
+		read -r type <"$d/type" 2>/dev/null || continue
+		[ "$type" = 65534 ] && [ ! -e "$d/tun_flags" ] && cmds+=("link del ${d##*/}")
+	done
+	[ ${#cmds[@]} -eq 0 ] || printf '%s\n' "${cmds[@]}" | ip -force -batch - >/dev/null 2>&1
 	return 0
 }
 
 # Ends a scenario file: removes what is left, unloads the module, and
 # checks that the kernel log stayed clean and nothing leaked, including
-# what the last cleanups and the unload allocated.
+# what the last cleanups and the unload allocated.  Each scenario that
+# allocated a leaked object gets a failing result of its own.
 finish() {
-	local name klog leaks why=""
+	local name why="" s
 	name=clean-after-$(basename "$0" .sh)
 	cleanup_all
 	[ ! -d /sys/module/ovpn_dco_v2 ] || rmmod ovpn_dco_v2 || why="rmmod failed"
-	leaks=$(kmemleak_check)
-	klog=$(new_klog)
-	verdict "$name" "$why" "$leaks" "$klog"
+	local t0=$SECONDS
+	kmemleak_scan
+	for s in $(printf '%s\n' "${KM_BLAME[@]}" | sort -u); do
+		echo "RESULT FAIL $s: kmemleak reports a leak allocated while it ran (report under $name)"
+	done
+	[ "$KM_ORPHANS" = 0 ] || why="${why:+$why; }$KM_ORPHANS leaked object(s) allocated outside every scenario"
+	new_klog
+	verdict "$name" "$why" "$KM_REPORT" "$NEW_KLOG" "kmemleak scan $((SECONDS - t0)) s"
 }
 
 # The boot itself must be clean: a splat before any scenario ran means the
 # test kernel or the emulator misbehaves, and what follows cannot be
 # trusted.  Checked once per boot.
 boot_check() {
-	local name klog
+	local name
 	name=boot-clean-$(basename "$0" .sh)
-	klog=$(new_klog)
-	if grep -Eq "$SPLAT_RE" <<<"$klog"; then
-		printf '%s\n' "$klog" | grep -E -A25 "$SPLAT_RE" | head -n 40 | sed 's/^/  ! /'
+	new_klog
+	if [[ $NEW_KLOG =~ $SPLAT_RE ]]; then
+		printf '%s\n' "$NEW_KLOG" | grep -E -A25 "$SPLAT_RE" | head -n 40 | sed 's/^/  ! /'
 		echo "RESULT FAIL $name: the kernel log shows a splat at boot"
 	else
 		echo "RESULT PASS $name"
@@ -218,7 +326,7 @@ boot_check() {
 }
 if [ -n "${OVPN_VM_ONE_BOOT:-}" ]; then
 	# Later files of one boot: only what they log is theirs.
-	log_pos=$(dmesg | wc -l)
+	new_klog
 else
 	boot_check
 fi

@@ -197,12 +197,13 @@ t_ipv6_inner() {
 t_key_rotation() {
 	setup_p2p || return 1
 	local out
-	# Pings every 20 ms on a timer, not a flood: a flood ping sends more
-	# than -c asks and stops at the count-th reply, so replies still in
-	# flight then would count as lost.  Exactly $n go out (over 40 s, the
-	# whole rotation), and each must come back.
+	# Pings every 20 ms on a timer, not a flood, and with no deadline (-w):
+	# a flood ping, like any ping with a deadline, sends until the count-th
+	# reply, so the replies still in flight then would count as lost.
+	# Exactly $n go out (over 40 s, the whole rotation), ping waits for the
+	# last replies, and each must come back.
 	local n=2000
-	ip netns exec peer0 ping -q -i 0.02 -c $n -w 240 5.5.5.2 >/tmp/dp.flood 2>&1 &
+	ip netns exec peer0 ping -q -i 0.02 -c $n -W 10 5.5.5.2 >/tmp/dp.flood 2>&1 &
 	local flood=$!
 	sleep 2
 	# New key id 2 in the secondary slot of both ends, swap both, then

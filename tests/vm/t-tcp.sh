@@ -95,10 +95,11 @@ t_tcp_ipv6_transport() {
 # included.
 t_tcp_control_frames() {
 	setup_tcp "--send-ctl $CTL0 --send-ctl-after 3" "--send-ctl $CTL1 --send-ctl-after 3" || return 1
-	# Fast pings on a timer, not a flood: a flood ping sends more than -c
-	# asks and stops at the count-th reply, so the replies still in flight
-	# then count as lost.  Here exactly 300 go out and each must come back.
-	ip netns exec peer0 ping -q -i 0.02 -c 300 -w 120 5.5.5.2 >/tmp/tcp.flood 2>&1 &
+	# Fast pings on a timer, with no deadline (-w): a flood ping, like any
+	# ping with a deadline, sends until the count-th reply, so the replies
+	# still in flight then count as lost.  Here exactly 300 go out, ping
+	# waits for the last replies, and each must come back.
+	ip netns exec peer0 ping -q -i 0.02 -c 300 -W 10 5.5.5.2 >/tmp/tcp.flood 2>&1 &
 	local flood=$! i
 	for i in $(seq 40); do
 		grep -q "^ctl " $OUT.peer0 && grep -q "^ctl " $OUT.peer1 && break
