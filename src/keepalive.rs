@@ -21,9 +21,7 @@ use crate::proto::uapi;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 use kernel::sync::Arc;
-use kernel::workqueue::{
-    impl_has_delayed_work, impl_has_work, new_delayed_work, new_work, DelayedWork, Work, WorkItem,
-};
+use kernel::workqueue::{impl_has_delayed_work, new_delayed_work, DelayedWork, WorkItem};
 
 /// The tick period.
 const TICK_MS: u32 = 1000;
@@ -115,141 +113,56 @@ fn tick(dev: &NetDevice) {
     }
 }
 
-/// A pending re-filing of a device's floated peers.
-#[pin_data]
-struct Refile {
-    dev: ARef<NetDevice>,
-    #[pin]
-    work: Work<Refile>,
-}
-
-impl_has_work! {
-    impl HasWork<Self> for Refile { self.work }
-}
-
-impl WorkItem for Refile {
-    type Pointer = Arc<Refile>;
-
-    fn run(this: Arc<Refile>) {
-        if let Some(ovpn) = driver_data::<OvpnLink>(&this.dev) {
-            ovpn.peers().lock().refile(ovpn.tables());
-        }
-    }
-}
-
 /// Re-files the floated peers of `dev` in the transport-address table
 /// from process context.  Callable from softirq context.
 pub(crate) fn refile_later(dev: &NetDevice) -> Result {
-    let q = wq::queue().ok_or(ENODEV)?;
-    let r = Arc::pin_init(
-        pin_init!(Refile {
-            dev: dev.into(),
-            work <- new_work!("ovpn_dco::refile"),
-        }),
-        GFP_ATOMIC,
-    )?;
-    let _ = q.enqueue(r);
-    Ok(())
-}
-
-/// A pending removal of a key whose TX packet ids ran out.
-#[pin_data]
-struct RetireKey {
-    peer: Arc<Peer>,
-    key: Arc<KeySlot>,
-    #[pin]
-    work: Work<RetireKey>,
-}
-
-impl_has_work! {
-    impl HasWork<Self> for RetireKey { self.work }
-}
-
-impl WorkItem for RetireKey {
-    type Pointer = Arc<RetireKey>;
-
-    fn run(this: Arc<RetireKey>) {
-        let Some(ovpn) = driver_data::<OvpnLink>(this.peer.dev()) else {
-            return;
-        };
-        // Key changes are serialised by the peer lock; the slot may hold
-        // another key by now, which stays.
-        let _guard = ovpn.peers().lock();
-        if this.peer.keys.delete_if(Slot::Primary, &this.key).is_err() {
-            pr_warn!(
-                "peer {}: used-up key not retired (no memory)\n",
-                this.peer.id()
-            );
+    let dev: ARef<NetDevice> = dev.into();
+    wq::run_later(move || {
+        if let Some(ovpn) = driver_data::<OvpnLink>(&dev) {
+            ovpn.peers().lock().refile(ovpn.tables());
         }
-    }
+    })
 }
 
 /// Takes `key`, whose TX ids ran out, out of `peer`'s primary slot from
 /// process context.  Callable from softirq context.
 pub(crate) fn retire_key_later(peer: &Arc<Peer>, key: &Arc<KeySlot>) -> Result {
-    let q = wq::queue().ok_or(ENODEV)?;
-    let r = Arc::pin_init(
-        pin_init!(RetireKey {
-            peer: peer.clone(),
-            key: key.clone(),
-            work <- new_work!("ovpn_dco::retire_key"),
-        }),
-        GFP_ATOMIC,
-    )?;
-    let _ = q.enqueue(r);
-    Ok(())
+    let (peer, key) = (peer.clone(), key.clone());
+    wq::run_later(move || {
+        let Some(ovpn) = driver_data::<OvpnLink>(peer.dev()) else {
+            return;
+        };
+        // Key changes are serialised by the peer lock; the slot may hold
+        // another key by now, which stays.
+        let _guard = ovpn.peers().lock();
+        if peer.keys.delete_if(Slot::Primary, &key).is_err() {
+            pr_warn!("peer {}: used-up key not retired (no memory)\n", peer.id());
+        }
+    })
 }
 
-/// A pending removal of a peer whose transport failed.
-#[pin_data]
-struct RemovePeer {
-    peer: Arc<Peer>,
-    reason: u8,
-    #[pin]
-    work: Work<RemovePeer>,
-}
-
-impl_has_work! {
-    impl HasWork<Self> for RemovePeer { self.work }
-}
-
-impl WorkItem for RemovePeer {
-    type Pointer = Arc<RemovePeer>;
-
-    fn run(this: Arc<RemovePeer>) {
-        let dev = this.peer.dev();
+/// Removes `peer` with `reason` (a `OVPN_DEL_PEER_REASON_*`) from process
+/// context, unless it went meanwhile.  Callable from softirq context.
+pub(crate) fn remove_later(peer: &Arc<Peer>, reason: u8) -> Result {
+    let peer = peer.clone();
+    wq::run_later(move || {
+        let dev = peer.dev();
         let Some(ovpn) = driver_data::<OvpnLink>(dev) else {
             return;
         };
         let mut set = ovpn.peers().lock();
         // Unless it went meanwhile (or its id was reused).
         let same = set
-            .get(this.peer.id())
-            .is_some_and(|p| Arc::ptr_eq(&p, &this.peer));
+            .get(peer.id())
+            .is_some_and(|p| Arc::ptr_eq(&p, &peer));
         let removed = if same {
-            set.remove(ovpn.tables(), this.peer.id())
+            set.remove(ovpn.tables(), peer.id())
         } else {
             None
         };
         drop(set);
         if let Some(p) = removed {
-            peer::release(dev, p, this.reason);
+            peer::release(dev, p, reason);
         }
-    }
-}
-
-/// Removes `peer` with `reason` (a `OVPN_DEL_PEER_REASON_*`) from process
-/// context.  Callable from softirq context.
-pub(crate) fn remove_later(peer: &Arc<Peer>, reason: u8) -> Result {
-    let q = wq::queue().ok_or(ENODEV)?;
-    let r = Arc::pin_init(
-        pin_init!(RemovePeer {
-            peer: peer.clone(),
-            reason,
-            work <- new_work!("ovpn_dco::remove_peer"),
-        }),
-        GFP_ATOMIC,
-    )?;
-    let _ = q.enqueue(r);
-    Ok(())
+    })
 }

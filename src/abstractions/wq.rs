@@ -4,10 +4,11 @@
 //! destroying it at unload waits for every one of them.
 
 use super::bindings;
+use core::cell::Cell;
 use core::ptr;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::prelude::*;
-use kernel::workqueue::Queue;
+use kernel::workqueue::{impl_has_work, new_work, Queue, Work, WorkItem};
 
 /// The queue, set while the module is loaded.
 static QUEUE: AtomicPtr<bindings::workqueue_struct> = AtomicPtr::new(ptr::null_mut());
@@ -54,4 +55,43 @@ pub(crate) fn queue() -> Option<&'static Queue> {
     // module exit, after the last user of the queue (the devices) is gone;
     // module code cannot run after that.
     Some(unsafe { Queue::from_raw(q.cast()) })
+}
+
+/// A one-shot job: `f` runs once, on the module's workqueue.
+#[pin_data]
+struct Job<F> {
+    f: Cell<Option<F>>,
+    #[pin]
+    work: Work<Job<F>>,
+}
+
+impl_has_work! {
+    impl{F} HasWork<Self> for Job<F> { self.work }
+}
+
+impl<F: FnOnce() + Send + 'static> WorkItem for Job<F> {
+    type Pointer = Pin<KBox<Self>>;
+
+    fn run(this: Pin<KBox<Self>>) {
+        if let Some(f) = this.f.take() {
+            f();
+        }
+    }
+}
+
+/// Runs `f` once on the module's workqueue, in process context.  Callable
+/// from any context (the job is allocated atomically).  `ENODEV` outside
+/// the module's lifetime, `ENOMEM` when the job cannot be allocated; `f`
+/// is dropped unrun then.
+pub(crate) fn run_later<F: FnOnce() + Send + 'static>(f: F) -> Result {
+    let q = queue().ok_or(ENODEV)?;
+    let job = KBox::pin_init(
+        pin_init!(Job {
+            f: Cell::new(Some(f)),
+            work <- new_work!("ovpn_dco::job"),
+        }),
+        GFP_ATOMIC,
+    )?;
+    q.enqueue(job);
+    Ok(())
 }
