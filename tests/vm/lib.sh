@@ -250,6 +250,21 @@ harness_selftest() {
 	fi
 }
 
+# Starts a one-shot iperf3 server in namespace $1 on address $2 (killed
+# after ${3:-90} s) and returns once it listens: starting a process takes
+# seconds in the debug guest.
+iperf_server() {
+	local i
+	ip netns exec "$1" timeout "${3:-90}" iperf3 -s -1 -B "$2" >/dev/null 2>&1 &
+	IPERF_SERVER=$!
+	for i in $(seq 30); do
+		ip netns exec "$1" ss -Hltn 'sport = :5201' | grep -q . && return 0
+		sleep 1
+	done
+	echo "  iperf3 server in $1 did not start" >&2
+	return 1
+}
+
 # The MP topology of t-mp.sh and t-openvpn.sh: namespace c$1 joined to
 # namespace srv (created if need be) by its own veth, 10.10.$1.2 and
 # fd00:0:0:$1::2 on veth0 in c$1 facing 10.10.$1.1 and fd00:0:0:$1::1 on

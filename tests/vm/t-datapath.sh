@@ -233,12 +233,10 @@ t_key_rotation() {
 
 t_gso_tcp() {
 	setup_p2p || return 1
-	ip netns exec peer1 timeout 40 iperf3 -s -1 -B 5.5.5.2 >/dev/null 2>&1 &
-	local srv=$!
-	sleep 1
+	iperf_server peer1 5.5.5.2 || return 1
 	local out
-	out=$(ip netns exec peer0 timeout 40 iperf3 -c 5.5.5.2 -t 3 -J 2>&1)
-	wait $srv
+	out=$(ip netns exec peer0 timeout 60 iperf3 -c 5.5.5.2 -t 3 -J 2>&1)
+	wait $IPERF_SERVER
 	local bps
 	bps=$(jq -r '.end.sum_received.bits_per_second // 0' <<<"$out" 2>/dev/null)
 	echo "TCP through the tunnel: $bps bit/s"

@@ -165,11 +165,12 @@ t_tcp_socket_restored() {
 # Bulk TCP through a TCP-transport tunnel against the same over UDP, in
 # the same boot; the ratio is reported, and must not show a stall.
 iperf_bps() {
-	ip netns exec peer1 timeout 40 iperf3 -s -1 -B 5.5.5.2 >/dev/null 2>&1 &
-	local srv=$! out
-	sleep 1
-	out=$(ip netns exec peer0 timeout 40 iperf3 -c 5.5.5.2 -t 4 -J 2>&1)
-	wait $srv
+	local out
+	iperf_server peer1 5.5.5.2 || return 1
+	out=$(ip netns exec peer0 timeout 60 iperf3 -c 5.5.5.2 -t 4 -J 2>&1)
+	wait $IPERF_SERVER
+	# What went wrong, if anything, for the log.
+	jq -r '.error // empty' <<<"$out" >&2 2>/dev/null
 	jq -r '.end.sum_received.bits_per_second // 0' <<<"$out" 2>/dev/null | cut -d. -f1
 }
 
