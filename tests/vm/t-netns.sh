@@ -15,8 +15,12 @@ REPO=${1:?usage: t-netns.sh REPO}
 
 insmod "$MOD" 2>/dev/null
 
-# Floods are slow in the emulated debug guest: give them time.
-export PING_DEADLINE=${PING_DEADLINE:-60}
+# The emulated debug guest carries a few dozen packets a second: a flood
+# ping would only measure how long its queues grow under overload (RTTs
+# of tens of seconds, then losses).  Paced pings at 20 a second instead,
+# each of which must come back.
+export PING_DEADLINE=${PING_DEADLINE:-60} PING_COUNT=${PING_COUNT:-200}
+export PING_INTERVAL=${PING_INTERVAL:-0.05}
 
 # Runs tests/netns-test.sh with the client and module of this tree.
 netns_test() {
