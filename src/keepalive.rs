@@ -152,9 +152,7 @@ pub(crate) fn remove_later(peer: &Arc<Peer>, reason: u8) -> Result {
         };
         let mut set = ovpn.peers().lock();
         // Unless it went meanwhile (or its id was reused).
-        let same = set
-            .get(peer.id())
-            .is_some_and(|p| Arc::ptr_eq(&p, &peer));
+        let same = set.get(peer.id()).is_some_and(|p| Arc::ptr_eq(&p, &peer));
         let removed = if same {
             set.remove(ovpn.tables(), peer.id())
         } else {
