@@ -146,10 +146,14 @@ t_mp_reverse_path() {
 	local m0 m1
 	m0=$(drop_stat srv rx_drop_malformed)
 	ip -n c2 addr add 5.5.5.2/32 dev lo
-	ip netns exec c2 ping -c 2 -W 1 -I 5.5.5.2 5.5.5.1 >/dev/null
+	out=$(ip netns exec c2 ping -c 2 -W 1 -I 5.5.5.2 5.5.5.1)
 	m1=$(drop_stat srv rx_drop_malformed)
 	echo "reverse-path drops $m0 -> $m1"
-	check "spoofed inner source dropped" '[ $((m1 - m0)) = 2 ]'
+	# (The count may grow by more than the 2 pings: the clients' own IPv6
+	# router solicitations, from link-local sources no route gives them,
+	# are dropped the same way whenever they come.)
+	check "spoofed pings unanswered" 'grep -q " 0 received" <<<"$out"' || return 1
+	check "spoofed inner source dropped and counted" '[ $((m1 - m0)) -ge 2 ]'
 }
 
 # A client that is an independent implementation of the wire format
