@@ -90,9 +90,10 @@ kmemleak_reset() {
 # object is blamed on the scenario that was running when it was
 # allocated: scenario() records every scenario's window in milliseconds
 # of uptime, and kmemleak's report gives each object's allocation time in
-# jiffies (HZ=1000 in the test kernel).
+# jiffies (KM_HZ: HZ=1000 in the test kernel).
 SC_NAMES=()
 SC_FROM=()
+KM_HZ=${KM_HZ:-1000}
 SC_TO=()
 
 # Sets UPTIME_MS to the uptime in milliseconds.
@@ -125,10 +126,11 @@ kmemleak_scan() {
 		fi
 	done </proc/timer_list
 	uptime_ms
-	joff=$((joff - UPTIME_MS))
+	# (jiffies now, less the uptime in jiffies: what jiffies read at boot.)
+	joff=$((joff - UPTIME_MS * KM_HZ / 1000))
 	for l in "${lines[@]}"; do
 		[[ $l =~ comm\ .*\ jiffies\ ([0-9]+) ]] || continue
-		ms=$((BASH_REMATCH[1] - joff))
+		ms=$(((BASH_REMATCH[1] - joff) * 1000 / KM_HZ))
 		hit=0
 		for i in "${!SC_NAMES[@]}"; do
 			if ((ms >= SC_FROM[i] - 1000 && ms <= SC_TO[i] + 1000)); then
