@@ -184,8 +184,6 @@ struct ovpn_compat_tcp_saved {
 	void (*write_space)(struct sock *sk);
 	void (*state_change)(struct sock *sk);
 	struct proto *prot;
-	gfp_t allocation;
-	bool use_task_frag;
 };
 
 /* What a socket taken over runs: the stream parser's callbacks, the
@@ -211,8 +209,6 @@ void ovpn_compat_tcp_detach(struct socket *sock, struct strparser *strp,
 			    const struct ovpn_compat_tcp_saved *saved);
 void *ovpn_compat_tcp_user_data(struct sock *sk);
 void ovpn_compat_lock_sock(struct sock *sk);
-bool ovpn_compat_tcp_lock_unowned(struct sock *sk);
-void ovpn_compat_tcp_unlock_unowned(struct sock *sk);
 bool ovpn_compat_tcp_rcv_shutdown(struct sock *sk);
 bool ovpn_compat_tcp_closed(struct sock *sk);
 int ovpn_compat_sock_error(struct sock *sk);

@@ -95,14 +95,7 @@ int ovpn_compat_tcp_attach(struct socket *sock, void *data,
 	saved->write_space = sk->sk_write_space;
 	saved->state_change = sk->sk_state_change;
 	saved->prot = sk->sk_prot;
-	saved->allocation = sk->sk_allocation;
-	saved->use_task_frag = sk->sk_use_task_frag;
 	rcu_assign_sk_user_data(sk, data);
-	/* The driver sends from softirq context: atomic allocations, and the
-	 * socket's own page fragment rather than the current task's.
-	 */
-	sk->sk_allocation = GFP_ATOMIC;
-	sk->sk_use_task_frag = false;
 	WRITE_ONCE(sk->sk_data_ready, ops->data_ready);
 	WRITE_ONCE(sk->sk_write_space, ops->write_space);
 	WRITE_ONCE(sk->sk_state_change, ops->state_change);
@@ -129,8 +122,6 @@ void ovpn_compat_tcp_detach(struct socket *sock, struct strparser *strp,
 	WRITE_ONCE(sk->sk_write_space, saved->write_space);
 	WRITE_ONCE(sk->sk_state_change, saved->state_change);
 	WRITE_ONCE(sk->sk_prot, saved->prot);
-	sk->sk_allocation = saved->allocation;
-	sk->sk_use_task_frag = saved->use_task_frag;
 	rcu_assign_sk_user_data(sk, NULL);
 	strp_stop(strp);
 	release_sock(sk);
@@ -146,33 +137,6 @@ void *ovpn_compat_tcp_user_data(struct sock *sk)
 void ovpn_compat_lock_sock(struct sock *sk)
 {
 	lock_sock(sk);
-}
-
-/* The lockdep subclass of a taken-over socket's spinlock when the driver
- * sends: the TCP receive path holds another socket's at subclass
- * SINGLE_DEPTH_NESTING.
- */
-#define OVPN_TCP_SEND_NESTING 2
-
-/* For a sender in any context: true, with BHs disabled and @sk's spinlock
- * held, when no process owns @sk (then the caller has it to itself, as
- * the TCP receive path does); false, with nothing held, when one does.
- */
-bool ovpn_compat_tcp_lock_unowned(struct sock *sk)
-{
-	local_bh_disable();
-	spin_lock_nested(&sk->sk_lock.slock, OVPN_TCP_SEND_NESTING);
-	if (!sock_owned_by_user(sk))
-		return true;
-	spin_unlock(&sk->sk_lock.slock);
-	local_bh_enable();
-	return false;
-}
-
-void ovpn_compat_tcp_unlock_unowned(struct sock *sk)
-{
-	spin_unlock(&sk->sk_lock.slock);
-	local_bh_enable();
 }
 
 bool ovpn_compat_tcp_rcv_shutdown(struct sock *sk)

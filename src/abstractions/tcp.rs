@@ -65,9 +65,7 @@ struct Partial {
 /// # Invariants
 ///
 /// - `user_q` and `tx_q` are initialised skb queues, purged on drop.
-/// - `partial` is only accessed with the socket locked: owned
-///   (`lock_sock`), or not owned with its spinlock held
-///   (`ovpn_compat_tcp_lock_unowned`); the two exclude each other.
+/// - `partial` is only accessed with the socket locked (`lock_sock`).
 /// - `strp` and `saved` are initialised while the socket is attached
 ///   (`attached`), which only [`TcpTunnel`] changes.
 #[pin_data(PinnedDrop)]
@@ -113,11 +111,17 @@ impl WorkItem for TcpSock {
         let sk = this.sock.sk();
         // SAFETY: the socket is alive while `this` holds its file.
         unsafe { bindings::ovpn_compat_lock_sock(sk) };
-        // SAFETY: the socket is locked.
-        let r = unsafe { this.flush_locked() };
+        let r = if this.attached.load(Ordering::Relaxed) {
+            // SAFETY: the socket is locked.
+            unsafe { this.push_locked() }
+        } else {
+            Ok(())
+        };
         // SAFETY: locked above.
         unsafe { bindings::release_sock(sk) };
-        this.report(r);
+        if r.is_err() {
+            this.fail(TcpFailure::Send);
+        }
     }
 }
 
@@ -187,42 +191,8 @@ impl TcpSock {
         skb.push(framing::PREFIX_LEN)?.copy_from_slice(&prefix);
         // SAFETY: the queue is initialised; it takes the skb.
         unsafe { bindings::skb_queue_tail(self.tx_q.get(), skb.into_raw()) };
-        let sk = self.sock.sk();
-        // SAFETY: the socket is alive while `self` holds its file.
-        if !unsafe { bindings::ovpn_compat_tcp_lock_unowned(sk) } {
-            // A process holds the socket: the work sends once it is free.
-            self.kick();
-            return Ok(());
-        }
-        // Nobody owns the socket and we hold its spinlock: send now, in
-        // this context, as TCP's own receive path would.
-        // SAFETY: locked as `flush_locked` requires.
-        let r = unsafe { self.flush_locked() };
-        // SAFETY: locked above.
-        unsafe { bindings::ovpn_compat_tcp_unlock_unowned(sk) };
-        self.report(r);
+        self.kick();
         Ok(())
-    }
-
-    /// Sends what is pending, unless the socket was given back meanwhile.
-    ///
-    /// # Safety
-    ///
-    /// As for [`Self::push_locked`].
-    unsafe fn flush_locked(&self) -> Result {
-        if !self.attached.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        // SAFETY: per the contract.
-        unsafe { self.push_locked() }
-    }
-
-    /// Reports a failed send (once the socket is unlocked: the driver's
-    /// handler may take other locks).
-    fn report(&self, r: Result) {
-        if r.is_err() {
-            self.fail(TcpFailure::Send);
-        }
     }
 
     /// Makes the sending work run (unless it is queued already).
@@ -238,9 +208,7 @@ impl TcpSock {
     ///
     /// # Safety
     ///
-    /// The socket must be locked: owned by the caller (`lock_sock`), or
-    /// not owned and its spinlock held with BHs disabled
-    /// (`ovpn_compat_tcp_lock_unowned`).
+    /// The socket must be locked.
     unsafe fn push_locked(&self) -> Result {
         let sk = self.sock.sk();
         // SAFETY: the socket is locked, which gives exclusive access
