@@ -18,8 +18,6 @@ SCRIPT=${2:?}
 LOG=${3:?}
 TMO=${4:-2400}
 shift 4 2>/dev/null || shift $#
-args=""
-for a in "$@"; do args+=" '$a'"; done
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 . "$REPO/tests/env.sh"
 
@@ -41,7 +39,18 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 #   host's files do not change during a run); the root is mounted read-only.
 # --memory 1G: kmemleak scans every struct page, so its scans get faster.
 GUEST_APPEND="no5lvl norandmaps rootflags=version=9p2000.L,trans=virtio,access=any,msize=512000,cache=loose"
-guest_cmd="export REPO='$REPO' KDIR='$KDIR' PATH='$PATH' OVPN_VM_SCENARIOS='${OVPN_VM_SCENARIOS:-}'; bash '$SCRIPT' '$REPO'$args; echo GUEST-DONE"
+# The guest's command goes in a file next to LOG, not on the kernel
+# command line: that holds 2048 bytes, and a longer one is cut short,
+# losing init= (the guest then boots the host's systemd and runs nothing).
+CMD_FILE=$(cd "$(dirname "$LOG")" && pwd)/$(basename "$LOG" .log).guest.sh
+{
+	printf 'export REPO=%q KDIR=%q PATH=%q OVPN_VM_SCENARIOS=%q\n' \
+		"$REPO" "$KDIR" "$PATH" "${OVPN_VM_SCENARIOS:-}"
+	printf 'bash %q %q' "$SCRIPT" "$REPO"
+	printf ' %q' "$@"
+	printf '\necho GUEST-DONE\n'
+} >"$CMD_FILE"
+guest_cmd="bash '$CMD_FILE'"
 timeout --foreground -k 10 "$TMO" \
 	vng --run "$KDIR" --disable-kvm --cpus 1 --memory 1G --verbose --append "$GUEST_APPEND" \
 		--exec "$guest_cmd" </dev/null >"$LOG" 2>&1
