@@ -110,7 +110,7 @@ if [ "${OVPN_VM_FULL:-0}" != 1 ]; then
 		tcp-ping-counts tcp-ipv6-transport tcp-control-frames tcp-bad-frame
 		tcp-remote-close tcp-socket-restored
 		p2p-aes256
-		openvpn-server-udp4 openvpn-dco-server-userspace-clients
+		openvpn-dco-server-userspace-clients
 		openvpn-rekey-under-traffic"
 	OVPN_VM_SCENARIOS=$(echo $OVPN_VM_SCENARIOS)
 fi
