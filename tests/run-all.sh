@@ -99,8 +99,9 @@ VM_B=(t-tcp t-netns t-mp t-openvpn)
 # frames and broken streams, MP routing, float and dual stack, and
 # OpenVPN 2.6's server with userspace clients.  (dp-keepalive-expiry,
 # openvpn-server-udp4 and openvpn-rekey-under-traffic failed the last
-# clean-clone run and are out until fixed.)  The scenarios left out print "SKIPPED <name>"
-# and are not counted; OVPN_VM_SCENARIOS="name ..." runs any set.
+# clean-clone run and are out until fixed.)  The scenarios left out print
+# "SKIPPED <name>" and are not counted; OVPN_VM_SCENARIOS="name ..." runs
+# any set.
 if [ "${OVPN_VM_FULL:-0}" != 1 ]; then
 	export OVPN_VM_SCENARIOS="load link-default-p2p link-modes bad-mode-rejected
 		netdev-properties genl-family genl-ifindex genl-cap-net-admin

@@ -32,24 +32,23 @@ exec {SLEEP_FD}<>"$OVPN_SLEEP_FIFO"
 # Sleeps $1 seconds (fractions allowed) without starting a process.
 nap() { read -r -t "$1" -u "$SLEEP_FD" _ || true; }
 
-# Waits until everything the kernel logged so far is in $OVPN_KLOG: logs
-# a marker and waits (at most ~10 s) for the copy to show it.
-klog_sync() {
-	local tag="ovpn-test-sync $BASHPID.$RANDOM" i line
+# Sets KLOG_LINES to the kernel log from line $1 on (0-based), once
+# everything the kernel logged so far is in $OVPN_KLOG: it logs a marker
+# and rereads the copy until the marker shows (at most ~10 s).
+klog_read() {
+	local tag="ovpn-test-sync $BASHPID.$RANDOM" i
 	echo "<7>$tag" >/dev/kmsg
 	for ((i = 0; i < 200; i++)); do
-		mapfile -t -s "${1:-0}" line <"$OVPN_KLOG"
-		[[ "${line[*]}" == *"$tag"* ]] && return 0
+		mapfile -t -s "$1" KLOG_LINES <"$OVPN_KLOG"
+		[[ "${KLOG_LINES[*]}" == *"$tag"* ]] && return 0
 		nap 0.05
 	done
 }
 
 # Prints the kernel log lines from line $1 on (0-based).
 klog_from() {
-	local lines
-	klog_sync "$1"
-	mapfile -t -s "$1" lines <"$OVPN_KLOG"
-	[ ${#lines[@]} -eq 0 ] || printf '%s\n' "${lines[@]}"
+	klog_read "$1"
+	[ ${#KLOG_LINES[@]} -eq 0 ] || printf '%s\n' "${KLOG_LINES[@]}"
 }
 
 log_pos=0
@@ -57,21 +56,17 @@ log_pos=0
 # Sets NEW_KLOG to the kernel log lines added since the last call (call it
 # in the harness's shell, not in a command substitution: it moves log_pos).
 new_klog() {
-	local lines
-	klog_sync "$log_pos"
-	mapfile -t -s "$log_pos" lines <"$OVPN_KLOG"
-	log_pos=$((log_pos + ${#lines[@]}))
+	klog_read "$log_pos"
+	log_pos=$((log_pos + ${#KLOG_LINES[@]}))
 	NEW_KLOG=""
-	[ ${#lines[@]} -eq 0 ] || printf -v NEW_KLOG '%s\n' "${lines[@]}"
+	[ ${#KLOG_LINES[@]} -eq 0 ] || printf -v NEW_KLOG '%s\n' "${KLOG_LINES[@]}"
 }
 
 # For checks inside a scenario: `mark` remembers the end of the kernel
 # log, `klog_since` prints what was logged after it.
 mark() {
-	local lines
-	klog_sync "${KMARK:-0}"
-	mapfile -t lines <"$OVPN_KLOG"
-	KMARK=${#lines[@]}
+	klog_read "${KMARK:-0}"
+	KMARK=$((${KMARK:-0} + ${#KLOG_LINES[@]}))
 }
 klog_since() { klog_from "$KMARK"; }
 
@@ -91,9 +86,9 @@ kmemleak_reset() {
 # allocated: scenario() records every scenario's window in milliseconds
 # of uptime, and kmemleak's report gives each object's allocation time in
 # jiffies (KM_HZ: HZ=1000 in the test kernel).
+KM_HZ=${KM_HZ:-1000}
 SC_NAMES=()
 SC_FROM=()
-KM_HZ=${KM_HZ:-1000}
 SC_TO=()
 
 # Sets UPTIME_MS to the uptime in milliseconds.
@@ -117,7 +112,7 @@ kmemleak_scan() {
 	mapfile -t lines <"$KMEMLEAK"
 	echo clear >"$KMEMLEAK" 2>/dev/null
 	[ ${#lines[@]} -gt 0 ] || return 0
-	KM_REPORT=$(printf '%s\n' "${lines[@]}")
+	printf -v KM_REPORT '%s\n' "${lines[@]}"
 	# jiffies minus uptime in ms, to place each object in time.
 	while IFS= read -r l; do
 		if [[ $l =~ ^jiffies:\ ([0-9]+) ]]; then
@@ -252,19 +247,22 @@ harness_selftest() {
 	fi
 }
 
-# Starts a one-shot iperf3 server in namespace $1 on address $2 (killed
-# after ${3:-90} s) and returns once it listens: starting a process takes
-# seconds in the debug guest.
-iperf_server() {
-	local i
-	ip netns exec "$1" timeout "${3:-90}" iperf3 -s -1 -B "$2" >/dev/null 2>&1 &
-	IPERF_SERVER=$!
-	for i in $(seq 30); do
-		ip netns exec "$1" ss -Hltn 'sport = :5201' | grep -q . && return 0
-		sleep 1
+# Prints the bits per second a $4-second iperf3 run from namespace $2 to a
+# one-shot server on address $3 in namespace $1 received (0 on failure;
+# iperf3's error goes to stderr).  The client starts once the server
+# listens: starting a process takes seconds in the debug guest.
+iperf_bps() {
+	local srv i out
+	ip netns exec "$1" timeout 90 iperf3 -s -1 -B "$3" >/dev/null 2>&1 &
+	srv=$!
+	for ((i = 0; i < 30; i++)); do
+		ip netns exec "$1" ss -Hltn 'sport = :5201' | grep -q . && break
+		nap 1
 	done
-	echo "  iperf3 server in $1 did not start" >&2
-	return 1
+	out=$(ip netns exec "$2" timeout 60 iperf3 -c "$3" -t "$4" -J 2>&1)
+	wait $srv
+	jq -r '.error // empty' <<<"$out" >&2 2>/dev/null
+	jq -r '.end.sum_received.bits_per_second // 0' <<<"$out" 2>/dev/null | cut -d. -f1
 }
 
 # The MP topology of t-mp.sh and t-openvpn.sh: namespace c$1 joined to

@@ -233,12 +233,8 @@ t_key_rotation() {
 
 t_gso_tcp() {
 	setup_p2p || return 1
-	iperf_server peer1 5.5.5.2 || return 1
-	local out
-	out=$(ip netns exec peer0 timeout 60 iperf3 -c 5.5.5.2 -t 3 -J 2>&1)
-	wait $IPERF_SERVER
 	local bps
-	bps=$(jq -r '.end.sum_received.bits_per_second // 0' <<<"$out" 2>/dev/null)
+	bps=$(iperf_bps peer1 peer0 5.5.5.2 3)
 	echo "TCP through the tunnel: $bps bit/s"
 	check "TCP data went through" '[ "${bps%.*}" -gt 100000 ]' || return 1
 	check "no auth drops" '[ "$(drop_stat peer1 rx_drop_bad_auth)" = 0 ]'

@@ -109,10 +109,8 @@ tun_packets() {
 # A 3-second iperf3 run from c1 to the server's tunnel address; it must
 # carry data.
 iperf_c1_to_server() {
-	iperf_server srv 10.8.0.1 || return 1
-	local out bps
-	out=$(ip netns exec c1 timeout 60 iperf3 -c 10.8.0.1 -t 3 -J 2>&1)
-	bps=$(jq -r '.end.sum_received.bits_per_second // 0' <<<"$out" 2>/dev/null)
+	local bps
+	bps=$(iperf_bps srv c1 10.8.0.1 3)
 	echo "iperf3 c1 -> server: $bps bit/s"
 	check "iperf3 through the tunnel" '[ "${bps%.*}" -gt 100000 ]'
 }

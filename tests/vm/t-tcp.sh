@@ -164,20 +164,10 @@ t_tcp_socket_restored() {
 
 # Bulk TCP through a TCP-transport tunnel against the same over UDP, in
 # the same boot; the ratio is reported, and must not show a stall.
-iperf_bps() {
-	local out
-	iperf_server peer1 5.5.5.2 || return 1
-	out=$(ip netns exec peer0 timeout 60 iperf3 -c 5.5.5.2 -t 4 -J 2>&1)
-	wait $IPERF_SERVER
-	# What went wrong, if anything, for the log.
-	jq -r '.error // empty' <<<"$out" >&2 2>/dev/null
-	jq -r '.end.sum_received.bits_per_second // 0' <<<"$out" 2>/dev/null | cut -d. -f1
-}
-
 t_tcp_throughput() {
 	local tcp udp
 	setup_tcp || return 1
-	tcp=$(iperf_bps)
+	tcp=$(iperf_bps peer1 peer0 5.5.5.2 4)
 	cleanup_all
 	# The same topology over UDP.
 	head -c 256 /dev/urandom | base64 -w0 >"$KEY"
@@ -194,7 +184,7 @@ t_tcp_throughput() {
 	ip netns exec peer1 "$CLI" new_peer tun0 1 1195 10.10.0.1 1194 || return 1
 	ip netns exec peer0 "$CLI" new_key tun0 1 0 1 aes 0 "$KEY" || return 1
 	ip netns exec peer1 "$CLI" new_key tun0 1 0 1 aes 1 "$KEY" || return 1
-	udp=$(iperf_bps)
+	udp=$(iperf_bps peer1 peer0 5.5.5.2 4)
 	echo "iperf3 over the TCP transport: $tcp bit/s; over UDP: $udp bit/s"
 	echo "TCP/UDP throughput ratio: $(awk -v t="$tcp" -v u="$udp" 'BEGIN { if (u > 0) printf "%.2f", t / u; else print "n/a" }')"
 	check "TCP transport carried bulk data" '[ "${tcp:-0}" -gt 100000 ]' || return 1
