@@ -274,10 +274,14 @@ t_dellink_flood() {
 t_keepalive_expiry() {
 	setup_p2p || return 1
 	local a b ra rb
+	# peer1 pings every second and never expires within the test; it is
+	# set first so that its pings already flow when peer0's 5-second
+	# timeout starts (one process start in this guest can take seconds).
+	ip netns exec peer1 "$CLI" set_peer tun0 1 1 120 || return 1
 	ip netns exec peer0 "$CLI" set_peer tun0 1 1 5 || return 1
-	ip netns exec peer1 "$CLI" set_peer tun0 1 1 5 || return 1
 	rx_delivered() { ip -n peer0 -s -j link show tun0 | jq '.[0].stats64.rx.packets'; }
-	a=$(peer_line peer0) && ra=$(rx_delivered)
+	a=$(peer_line peer0) || { echo "peer0 lost its peer right after SET_PEER"; return 1; }
+	ra=$(rx_delivered)
 	sleep 7
 	b=$(peer_line peer0) || { echo "peer0 lost its peer despite keepalives"; return 1; }
 	rb=$(rx_delivered)
