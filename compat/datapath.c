@@ -47,6 +47,13 @@ int ovpn_compat_skb_csum_resolve(struct sk_buff *skb)
 }
 
 /* Readies a decrypted inner packet for delivery on @dev. */
+void ovpn_compat_skb_detach(struct sk_buff *skb)
+{
+	skb_orphan(skb);
+	skb_dst_drop(skb);
+	nf_reset_ct(skb);
+}
+
 void ovpn_compat_skb_rx_prepare(struct sk_buff *skb, struct net_device *dev,
 				__be16 proto)
 {

@@ -126,6 +126,10 @@ bool ovpn_compat_skb_is_gso(const struct sk_buff *skb);
 struct sk_buff *ovpn_compat_skb_gso_segment(struct sk_buff *skb);
 struct sk_buff *ovpn_compat_skb_list_pop_next(struct sk_buff *skb);
 int ovpn_compat_skb_csum_resolve(struct sk_buff *skb);
+/* Lets go of what a received skb holds elsewhere (its socket, route and
+ * conntrack entry), so that it may wait for its key beyond the softirq
+ * it arrived in. */
+void ovpn_compat_skb_detach(struct sk_buff *skb);
 void ovpn_compat_skb_rx_prepare(struct sk_buff *skb, struct net_device *dev,
 				__be16 proto);
 void ovpn_compat_skb_udp_addrs(const struct sk_buff *skb,

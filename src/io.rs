@@ -15,8 +15,9 @@ use crate::abstractions::tcp::{TcpFailure, TcpHandler, TcpSock};
 use crate::abstractions::udp::{UdpRecv, UdpSock};
 use crate::crypto::KeySlot;
 use crate::netdev::{Mode, Ovpn, OvpnLink};
-use crate::peer::{count, Peer, PeerSock};
+use crate::peer::{count, HeldRx, Peer, PeerSock};
 use crate::proto::aead::{self as wire_aead, AAD_LEN, OVERHEAD};
+use crate::proto::hold::HOLD_MAX;
 use crate::proto::netdev::{IP_HEADER_MAX_LEN, UDP_HEADER_LEN};
 use crate::proto::sockaddr::{IpAddr, SockAddr};
 use crate::proto::uapi;
@@ -392,18 +393,24 @@ fn tcp_failed(sock: &TcpSock, why: TcpFailure) {
 /// Decrypts a DATA_V2 packet (`skb` at its first byte) from `peer` with
 /// key `key_id`; `from` is the outer source and local address of a UDP
 /// packet (for float).
-fn rx_packet(peer: Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAddr, IpAddr)>) {
-    let dev = peer.dev();
+fn rx_packet(peer: Arc<Peer>, skb: SkBuff, key_id: u8, from: Option<(SockAddr, IpAddr)>) {
     count(
         &peer.stats.link_rx_bytes,
         &peer.stats.link_rx_packets,
         skb.len(),
     );
+    rx_decrypt(peer, skb, key_id, from);
+}
+
+/// Decrypts a DATA_V2 packet from `peer` (counted already), or holds it
+/// if its key is not installed yet.
+fn rx_decrypt(peer: Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAddr, IpAddr)>) {
+    let dev = peer.dev();
     let g = rcu::read_lock();
     let key = peer.keys.rx(key_id, &g);
     drop(g);
     let Some(key) = key else {
-        dropped(dev, Reason::RxNoKey);
+        hold(&peer, skb, key_id, from);
         return;
     };
     if !skb.may_pull(OVERHEAD) {
@@ -425,6 +432,49 @@ fn rx_packet(peer: Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAdd
         AAD_LEN,
         iv,
     );
+}
+
+/// Keeps a packet whose key is not installed: during a renegotiation the
+/// peer may use the new key a moment before userspace installs it here
+/// (see `proto::hold`).  Packets pushed out of the holding area count as
+/// dropped for want of a key.  Called in softirq (or with bottom halves
+/// disabled).
+fn hold(peer: &Peer, mut skb: SkBuff, key_id: u8, from: Option<(SockAddr, IpAddr)>) {
+    skb.detach();
+    let mut gone = 0u32;
+    peer.held
+        .lock()
+        .push(HeldRx { skb, from }, key_id, now_ms(), |_| gone += 1);
+    for _ in 0..gone {
+        dropped(peer.dev(), Reason::RxNoKey);
+    }
+}
+
+/// Decrypts the packets `peer` sent with key `key_id` that waited for it
+/// (process context, after NEW_KEY installed the key).
+pub(crate) fn release_held(peer: &Arc<Peer>, key_id: u8) {
+    with_bh_disabled(|| {
+        let mut ready: [Option<HeldRx>; HOLD_MAX] = [const { None }; HOLD_MAX];
+        let (mut n, mut gone) = (0usize, 0u32);
+        peer.held.lock().take(
+            key_id,
+            now_ms(),
+            |h| {
+                // `take` hands out at most HOLD_MAX packets.
+                if let Some(slot) = ready.get_mut(n) {
+                    *slot = Some(h);
+                    n += 1;
+                }
+            },
+            |_| gone += 1,
+        );
+        for _ in 0..gone {
+            dropped(peer.dev(), Reason::RxNoKey);
+        }
+        for h in ready.into_iter().flatten() {
+            rx_decrypt(peer.clone(), h.skb, key_id, h.from);
+        }
+    });
 }
 
 /// A decryption in flight.

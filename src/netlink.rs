@@ -312,8 +312,12 @@ fn new_key(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
             .msg(c"ovpn-dco: the kernel cannot set up this cipher");
     })?;
     // Key changes are serialised with the other peer changes.
-    let _guard = ovpn.peers().lock();
-    peer.keys.install(slot, key)
+    let guard = ovpn.peers().lock();
+    peer.keys.install(slot, key)?;
+    drop(guard);
+    // Packets the peer already sent with this key waited for it.
+    crate::io::release_held(&peer, key_id);
+    Ok(())
 }
 
 fn swap_keys(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {

@@ -11,18 +11,20 @@
 use crate::abstractions::genl::{Context, GenlMsg, MsgWriter};
 use crate::abstractions::netdev::{now_ms, NetDevice};
 use crate::abstractions::rcu::RcuPtr;
+use crate::abstractions::skb::SkBuff;
 use crate::abstractions::socket::{Socket, Transport};
 use crate::abstractions::tcp::{TcpSock, TcpTunnel};
 use crate::abstractions::udp::{DstCache, UdpSock, UdpTunnel};
 use crate::crypto::Keys;
 use crate::io::OvpnUdp;
+use crate::proto::hold::Hold;
 use crate::proto::sockaddr::{IpAddr, SockAddr};
 use crate::proto::uapi;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 use kernel::sync::rcu::Guard;
-use kernel::sync::Arc;
+use kernel::sync::{new_spinlock, Arc, SpinLock};
 
 /// Traffic counters of a peer (see `OVPN_GET_PEER_RESP_ATTR_*`).
 #[derive(Default)]
@@ -102,6 +104,19 @@ pub(crate) struct Peer {
     dst_cache: DstCache,
     /// The peer's traffic counters.
     pub(crate) stats: PeerStats,
+    /// Received data packets waiting for their key to be installed (taken
+    /// with bottom halves disabled: the data path takes it in softirq).
+    #[pin]
+    pub(crate) held: SpinLock<Hold<HeldRx>>,
+}
+
+/// A received data packet waiting for its key (see `proto::hold`).
+pub(crate) struct HeldRx {
+    /// The packet, at its DATA_V2 header, detached from its socket and
+    /// route (`SkBuff::detach`).
+    pub(crate) skb: SkBuff,
+    /// Its outer source and local address (UDP), for float.
+    pub(crate) from: Option<(SockAddr, IpAddr)>,
 }
 
 /// What keepalive asks for a peer.
@@ -162,6 +177,7 @@ impl Peer {
                 keys: Keys::default(),
                 dst_cache <- DstCache::new(),
                 stats: PeerStats::default(),
+                held <- new_spinlock!(Hold::new(), "ovpn_dco::Peer::held"),
             }? Error),
             GFP_KERNEL,
         )

@@ -225,6 +225,14 @@ impl SkBuff {
         to_result(unsafe { bindings::ovpn_compat_skb_csum_resolve(self.as_ptr()) })
     }
 
+    /// Lets go of the socket, route and conntrack entry a received packet
+    /// holds, so that it may be kept past the softirq it arrived in (a
+    /// route attached without a reference is only valid there).
+    pub(crate) fn detach(&mut self) {
+        // SAFETY: the skb is valid and owned.
+        unsafe { bindings::ovpn_compat_skb_detach(self.as_ptr()) }
+    }
+
     /// Readies a decrypted inner packet for delivery on `dev` as
     /// `protocol` (`ETH_P_*`, host order).
     pub(crate) fn rx_prepare(&mut self, dev: &NetDevice, protocol: u16) {

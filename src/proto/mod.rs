@@ -11,6 +11,7 @@
 #![cfg_attr(not(any(MODULE, test)), no_std)]
 
 pub mod aead;
+pub mod hold;
 pub mod netdev;
 pub mod pktid;
 pub mod sockaddr;

@@ -6,7 +6,8 @@
 # rotated from one repetition to the next, so that drift over the run
 # hits every system alike), then the AEAD limit (tcrypt) and the MP scale
 # part (this module and the C driver; BENCH_SCALE peer counts, empty to
-# skip).  Prints BENCH
+# skip) and the goodput to one peer of an MP server holding 1 and
+# BENCH_MP_PEERS (1000) peers.  Prints BENCH
 # and BENCH-NA lines (see lib-bench.sh) and, at the end, whether the
 # kernel log stayed clean.
 set -u
@@ -43,6 +44,13 @@ for rep in $(seq "$BENCH_REPS"); do
 			bench_scale "$rep" $s
 		done
 	fi
+	# Goodput to one peer with 1 and with BENCH_MP_PEERS peers installed.
+	for s in dco ovpn; do
+		for npeers in 1 ${BENCH_MP_PEERS-1000}; do
+			echo "=== rep $rep: MP goodput $s, $npeers peers ($(date +%T))"
+			bench_mp_tput "$rep" $s "$npeers"
+		done
+	done
 done
 
 klog=$(new_klog)

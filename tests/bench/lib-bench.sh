@@ -454,3 +454,83 @@ bench_scale() {
 	cleanup_all
 	return $ok
 }
+
+# Goodput to one peer of an MP server that holds N peers (rep $1, system
+# $2: dco or ovpn, N $3): peer1 is the server (MP device, 5.5.5.2), its
+# peer 1 is the real client in peer0 (a P2P device, 5.5.5.1) and peers
+# 2..N are installed but idle (no keys: their lookups, not their crypto,
+# are what a big table adds).  The bulk goes from the server to the
+# client (iperf3 -R), so every packet the server sends is routed through
+# its VPN-address table.  Prints BENCH <rep> <sys> mp mp<N>_tcp1_mbps.
+bench_mp_tput() {
+	local rep=$1 sys=$2 n=$3 f=$BENCH_WORK/mp-peers.txt key i rx log=$BENCH_WORK/mp-setup.log
+	cleanup_all
+	bench_topo || return 1
+	: >"$log"
+	case $sys in
+	dco)
+		[ -d /sys/module/ovpn_dco_v2 ] || insmod "$MOD" || return 1
+		key=$BENCH_WORK/mp.key
+		head -c 256 /dev/urandom | base64 -w0 >"$key"
+		{
+			echo "1 10.10.0.1 1195 5.5.5.1"
+			for ((i = 2; i <= n; i++)); do
+				echo "$i 10.20.$((i / 250)).$((i % 250 + 1)) 1194 10.30.$((i / 250)).$((i % 250 + 1))"
+			done
+		} >"$f"
+		ip netns exec peer1 "$CLI" new_iface tun0 MP >>"$log" 2>&1 &&
+			tun_up 1 &&
+			ip netns exec peer1 "$CLI" new_multi_peer tun0 1194 "$f" >>"$log" 2>&1 &&
+			ip netns exec peer1 "$CLI" new_key tun0 1 0 1 aes 1 "$key" --key-bits 256 >>"$log" 2>&1 &&
+			ip -n peer0 link add tun0 type ovpn-dco &&
+			tun_up 0 &&
+			ip netns exec peer0 "$CLI" new_peer tun0 1 1195 10.10.0.2 1194 >>"$log" 2>&1 &&
+			ip netns exec peer0 "$CLI" new_key tun0 1 0 1 aes 0 "$key" --key-bits 256 >>"$log" 2>&1
+		;;
+	ovpn)
+		[ -n "$CCLI" ] && [ -x "$CCLI" ] || { echo "BENCH-NA $rep $sys mp the selftests' ovpn-cli was not built"; return 1; }
+		modprobe ovpn || return 1
+		local txid=()
+		"$CCLI" 2>&1 | grep -q 'new_peer <iface> <peer_id> <tx_id>' && txid=(none)
+		key=$BENCH_WORK/mp-c.key
+		head -c 72 /dev/urandom | base64 -w0 >"$key"
+		{
+			echo "1 1 0.0.0.0 1194 10.10.0.1 1195 5.5.5.1"
+			for ((i = 2; i <= n; i++)); do
+				echo "$i $i 0.0.0.0 1194 10.20.$((i / 250)).$((i % 250 + 1)) 1194 10.30.$((i / 250)).$((i % 250 + 1))"
+			done
+		} >"$f"
+		ip netns exec peer1 "$CCLI" new_iface tun0 MP >>"$log" 2>&1 &&
+			tun_up 1 &&
+			ip netns exec peer1 "$CCLI" new_multi_peer tun0 1194 SYMM "$f" >>"$log" 2>&1 &&
+			ip netns exec peer1 "$CCLI" new_key tun0 1 1 0 aes 1 "$key" >>"$log" 2>&1 &&
+			ip netns exec peer0 "$CCLI" new_iface tun0 P2P >>"$log" 2>&1 &&
+			tun_up 0 &&
+			ip netns exec peer0 "$CCLI" new_peer tun0 1 "${txid[@]}" 1195 10.10.0.2 1194 >>"$log" 2>&1 &&
+			ip netns exec peer0 "$CCLI" new_key tun0 1 1 0 aes 0 "$key" >>"$log" 2>&1
+		;;
+	esac
+	local rc=$?
+	if [ $rc != 0 ] || grep -Eqi 'error|fail|cannot' "$log"; then
+		echo "BENCH-NA $rep $sys mp goodput with $n peers: setup failed: $(grep . "$log" | tail -n 1)"
+		cleanup_all
+		return 1
+	fi
+	DST=5.5.5.2
+	if ! nsx peer0 ping -q -c 3 -i 0.3 -W 5 "$DST" >/dev/null 2>&1; then
+		echo "BENCH-NA $rep $sys mp goodput with $n peers: no connectivity"
+		cleanup_all
+		return 1
+	fi
+	iperf_server || { echo "BENCH-NA $rep $sys mp iperf3 server did not start"; cleanup_all; return 1; }
+	rx=$(iperf_rx -R)
+	if [ -n "$rx" ]; then
+		set -- $rx
+		emit "$rep" "$sys" mp "mp${n}_tcp1_mbps" "$(awk -v b="$1" 'BEGIN {printf "%.2f", b / 1e6}')"
+	else
+		echo "BENCH-NA $rep $sys mp goodput with $n peers: iperf3 failed: $(iperf_why)"
+		cleanup_all
+		return 1
+	fi
+	cleanup_all
+}

@@ -170,6 +170,23 @@ def main():
                   "selftests' client opens a netlink socket and resolves the family per request); keys by "
                   "one client process per key, so the key column includes N process starts for both.")
 
+    # Goodput to one peer of an MP server, with 1 and with N peers installed.
+    tput = sorted({int(m[2:].split("_")[0]) for (_, c, m) in vals if c == "mp" and m.startswith("mp") and m.endswith("_tcp1_mbps")})
+    if tput:
+        mp += ["", "| MP server holding N peers | goodput to one of them, Mbit/s: dco | C ovpn | dco / C ovpn |",
+               "|---|---|---|---|"]
+        for n in tput:
+            d, o = med(vals, ("dco", "mp", f"mp{n}_tcp1_mbps")), med(vals, ("ovpn", "mp", f"mp{n}_tcp1_mbps"))
+            mp.append(f"| {n} | {fmt(d) or na_reason(na, 'dco', 'mp')} | {fmt(o) or na_reason(na, 'ovpn', 'mp')} | {r(ratio(d, o))} |")
+        lo, hi = tput[0], tput[-1]
+        if hi != lo:
+            for sy, name in (("dco", "dco"), ("ovpn", "C ovpn")):
+                a, b = med(vals, (sy, "mp", f"mp{hi}_tcp1_mbps")), med(vals, (sy, "mp", f"mp{lo}_tcp1_mbps"))
+                mp.append(f"| {name}: {hi} peers / {lo} | {r(ratio(a, b))} | | |")
+        mp.append("")
+        mp.append("AES-256-GCM, one TCP stream from the server to its one real client (iperf3 -R); "
+                  "the other peers are installed without keys and stay idle.")
+
     head = [f"# ovpn-dco benchmark: {os.path.basename(os.path.normpath(out))}", ""]
     head += [f"- {i}" for i in info]
     head += [f"- {n}" for n in notes]

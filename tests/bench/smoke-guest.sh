@@ -51,6 +51,7 @@ s_openvpn() { bench_one 1 openvpn aes; }
 s_veth() { bench_one 1 veth none; }
 s_aead() { bench_aead 1; }
 s_scale() { BENCH_SCALE=5 bench_scale 1 dco && BENCH_SCALE=5 bench_scale 1 ovpn; }
+s_mp_tput() { bench_mp_tput 1 dco 5 && bench_mp_tput 1 ovpn 5; }
 
 scenario bench-smoke-dco s_dco
 scenario bench-smoke-ovpn s_ovpn
@@ -59,4 +60,5 @@ scenario bench-smoke-openvpn s_openvpn
 scenario bench-smoke-veth s_veth
 scenario bench-smoke-aead s_aead
 scenario bench-smoke-mp-scale s_scale
+scenario bench-smoke-mp-goodput s_mp_tput
 finish

@@ -250,16 +250,20 @@ harness_selftest() {
 # Prints the bits per second a $4-second iperf3 run from namespace $2 to a
 # one-shot server on address $3 in namespace $1 received (0 on failure;
 # iperf3's error goes to stderr).  The client starts once the server
-# listens: starting a process takes seconds in the debug guest.
+# listens: starting a process takes seconds in the debug guest.  The
+# socket buffers are capped (-w 128K): through a slow emulated tunnel the
+# default ones hold a minute of data, which the end of the test waits
+# behind; and the deadlines leave room for a loaded host (a server that
+# hit its deadline showed as the client's "Broken pipe").
 iperf_bps() {
 	local srv i out
-	ip netns exec "$1" timeout 90 iperf3 -s -1 -B "$3" >/dev/null 2>&1 &
+	ip netns exec "$1" timeout 300 iperf3 -s -1 -B "$3" >/dev/null 2>&1 &
 	srv=$!
 	for ((i = 0; i < 30; i++)); do
 		ip netns exec "$1" ss -Hltn 'sport = :5201' | grep -q . && break
 		nap 1
 	done
-	out=$(ip netns exec "$2" timeout 60 iperf3 -c "$3" -t "$4" -J 2>&1)
+	out=$(ip netns exec "$2" timeout 240 iperf3 -c "$3" -t "$4" -w 128K -J 2>&1)
 	wait $srv
 	jq -r '.error // empty' <<<"$out" >&2 2>/dev/null
 	jq -r '.end.sum_received.bits_per_second // 0' <<<"$out" 2>/dev/null | cut -d. -f1
