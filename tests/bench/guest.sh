@@ -38,7 +38,9 @@ for rep in $(seq "$BENCH_REPS"); do
 	done
 	echo "=== rep $rep: aead ($(date +%T))"
 	bench_aead "$rep"
-	if [ -n "${BENCH_SCALE-1 100 1000}" ]; then
+	# BENCH_SCALE_ONCE=1: the scale part in the first repetition only (it
+	# starts one client process per key, thousands in all).
+	if [ -n "${BENCH_SCALE-1 100 1000}" ] && { [ "${BENCH_SCALE_ONCE:-0}" = 0 ] || [ "$rep" = 1 ]; }; then
 		for s in dco ovpn; do
 			echo "=== rep $rep: MP scale $s ($(date +%T))"
 			bench_scale "$rep" $s
