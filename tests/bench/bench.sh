@@ -108,7 +108,7 @@ boot() {
 			"$REPO" "$KDIR" "$PATH" "$CCLI" "$TCRYPT_KO" "$TIME" "$REPS"
 		# The guest-side knobs (tests/bench/guest.sh), when set here.
 		local v
-		for v in BENCH_SCALE BENCH_SCALE_ONCE BENCH_MP_PEERS BENCH_SYSTEMS; do
+		for v in BENCH_SCALE BENCH_SCALE_ONCE BENCH_MP_PEERS BENCH_SYSTEMS OVPN_VM_SCENARIOS; do
 			[ -z "${!v+x}" ] || printf 'export %s=%q\n' "$v" "${!v}"
 		done
 		printf 'bash %q %q\necho GUEST-DONE\n' "$SCRIPT" "$REPO"

@@ -14,7 +14,8 @@
 # Results are printed as lines the host parses (tests/bench/report.py):
 #   BENCH <rep> <system> <cipher> <metric> <value>
 #   BENCH-NA <rep> <system> <cipher> <reason...>
-# Systems: dco (this module), ovpn (Linux's C driver), wireguard,
+# Systems: dco (this module), dcotcp (this module over a TCP connection),
+# ovpn (Linux's C driver), wireguard,
 # openvpn (OpenVPN 2.6 in userspace over tun, --disable-dco), veth (no
 # tunnel), aead (the kernel crypto API's own AEAD throughput, tcrypt).
 # Ciphers: aes (AES-256-GCM), chacha (ChaCha20-Poly1305), none.
@@ -81,6 +82,36 @@ up_dco() {
 	head -c 256 /dev/urandom | base64 -w0 >"$BENCH_WORK/dco.key"
 	ip netns exec peer0 "$CLI" new_peer tun0 1 1194 10.10.0.2 1195 || return 1
 	ip netns exec peer1 "$CLI" new_peer tun0 1 1195 10.10.0.1 1194 || return 1
+	ip netns exec peer0 "$CLI" new_key tun0 1 0 1 $alg 0 "$BENCH_WORK/dco.key" --key-bits 256 || return 1
+	ip netns exec peer1 "$CLI" new_key tun0 1 0 1 $alg 1 "$BENCH_WORK/dco.key" --key-bits 256 || return 1
+	DST=5.5.5.2
+}
+
+# This module over TCP: the same P2P pair, one TCP connection between
+# 10.10.0.1:1194 (connecting) and 10.10.0.2:1195 (listening), made and
+# handed over by ovpn-cli new_peer --tcp ... --hold, which stays in the
+# background holding the socket.
+up_dcotcp() {
+	local alg i f
+	case $1 in aes) alg=aes ;; chacha) alg=chachapoly ;; *) return 1 ;; esac
+	[ -d /sys/module/ovpn_dco_v2 ] || insmod "$MOD" || { echo "insmod $MOD failed"; return 1; }
+	bench_topo || return 1
+	for i in 0 1; do
+		ip -n peer$i link add tun0 type ovpn-dco || return 1
+		tun_up $i || return 1
+	done
+	ip netns exec peer1 "$CLI" new_peer tun0 1 1195 10.10.0.1 0 --tcp listen --hold \
+		>"$BENCH_WORK/tcp1.out" 2>&1 &
+	ip netns exec peer0 "$CLI" new_peer tun0 1 1194 10.10.0.2 1195 --tcp connect --hold \
+		>"$BENCH_WORK/tcp0.out" 2>&1 &
+	for f in tcp1 tcp0; do
+		for i in $(seq 120); do
+			grep -q '^ready ' "$BENCH_WORK/$f.out" 2>/dev/null && break
+			sleep 0.5
+		done
+		grep -q '^ready ' "$BENCH_WORK/$f.out" || { cat "$BENCH_WORK/$f.out"; return 1; }
+	done
+	head -c 256 /dev/urandom | base64 -w0 >"$BENCH_WORK/dco.key"
 	ip netns exec peer0 "$CLI" new_key tun0 1 0 1 $alg 0 "$BENCH_WORK/dco.key" --key-bits 256 || return 1
 	ip netns exec peer1 "$CLI" new_key tun0 1 0 1 $alg 1 "$BENCH_WORK/dco.key" --key-bits 256 || return 1
 	DST=5.5.5.2

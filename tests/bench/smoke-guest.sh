@@ -45,6 +45,7 @@ fi
 . "$REPO/tests/bench/lib-bench.sh"
 
 s_dco() { bench_one 1 dco aes; }
+s_dcotcp() { bench_one 1 dcotcp aes; }
 s_ovpn() { bench_one 1 ovpn aes; }
 s_wireguard() { bench_one 1 wireguard chacha; }
 s_openvpn() { bench_one 1 openvpn aes; }
@@ -54,6 +55,7 @@ s_scale() { BENCH_SCALE=5 bench_scale 1 dco && BENCH_SCALE=5 bench_scale 1 ovpn;
 s_mp_tput() { bench_mp_tput 1 dco 5 && bench_mp_tput 1 ovpn 5; }
 
 scenario bench-smoke-dco s_dco
+scenario bench-smoke-dcotcp s_dcotcp
 scenario bench-smoke-ovpn s_ovpn
 scenario bench-smoke-wireguard s_wireguard
 scenario bench-smoke-openvpn s_openvpn
