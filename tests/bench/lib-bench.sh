@@ -405,6 +405,21 @@ bench_aead() {
 kmem_kb() { awk '/^(Slab|Percpu):/ {s += $2} END {print s}' /proc/meminfo; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
+# Peers-file lines for idle peers $2..$3 of system $1 (dco: this module's
+# ovpn-cli format, ovpn: the selftests' client's): each at its own
+# transport address 10.20.x.y:1194 with VPN address 10.30.x.y.
+idle_peers() {
+	local sys=$1 i a
+	for ((i = $2; i <= $3; i++)); do
+		a="$((i / 250)).$((i % 250 + 1))"
+		if [ "$sys" = dco ]; then
+			echo "$i 10.20.$a 1194 10.30.$a"
+		else
+			echo "$i $i 0.0.0.0 1194 10.20.$a 1194 10.30.$a"
+		fi
+	done
+}
+
 # MP scale of system $2 (dco or ovpn) as repetition $1, for each peer
 # count in $BENCH_SCALE: an MP device in namespace srv, N peers added by
 # one client process (one netlink request per peer; the peers' remotes
@@ -426,20 +441,14 @@ bench_scale() {
 			[ -d /sys/module/ovpn_dco_v2 ] || insmod "$MOD" || return 1
 			ip netns exec srv "$CLI" new_iface tun0 MP || return 1
 			head -c 256 /dev/urandom | base64 -w0 >"$key"
-			# <peer_id> <raddr> <rport> <vpnaddr>
-			for i in $(seq 1 "$n"); do
-				echo "$i 10.20.$((i / 250)).$((i % 250 + 1)) 1194 10.30.$((i / 250)).$((i % 250 + 1))"
-			done >"$f"
+			idle_peers dco 1 "$n" >"$f"
 			;;
 		ovpn)
 			[ -n "$CCLI" ] && [ -x "$CCLI" ] || { echo "BENCH-NA $rep $sys mp the selftests' ovpn-cli was not built"; return 1; }
 			modprobe ovpn || return 1
 			ip netns exec srv "$CCLI" new_iface tun0 MP >/dev/null || return 1
 			head -c 72 /dev/urandom | base64 -w0 >"$key"
-			# <peer_id> <tx_id> <laddr> <lport> <raddr> <rport> <vpnaddr>
-			for i in $(seq 1 "$n"); do
-				echo "$i $i 0.0.0.0 1194 10.20.$((i / 250)).$((i % 250 + 1)) 1194 10.30.$((i / 250)).$((i % 250 + 1))"
-			done >"$f"
+			idle_peers ovpn 1 "$n" >"$f"
 			;;
 		esac
 		ip -n srv link set tun0 up || return 1
@@ -494,7 +503,7 @@ bench_scale() {
 # client (iperf3 -R), so every packet the server sends is routed through
 # its VPN-address table.  Prints BENCH <rep> <sys> mp mp<N>_tcp1_mbps.
 bench_mp_tput() {
-	local rep=$1 sys=$2 n=$3 f=$BENCH_WORK/mp-peers.txt key i rx log=$BENCH_WORK/mp-setup.log
+	local rep=$1 sys=$2 n=$3 f=$BENCH_WORK/mp-peers.txt key rx log=$BENCH_WORK/mp-setup.log
 	cleanup_all
 	bench_topo || return 1
 	: >"$log"
@@ -503,12 +512,7 @@ bench_mp_tput() {
 		[ -d /sys/module/ovpn_dco_v2 ] || insmod "$MOD" || return 1
 		key=$BENCH_WORK/mp.key
 		head -c 256 /dev/urandom | base64 -w0 >"$key"
-		{
-			echo "1 10.10.0.1 1195 5.5.5.1"
-			for ((i = 2; i <= n; i++)); do
-				echo "$i 10.20.$((i / 250)).$((i % 250 + 1)) 1194 10.30.$((i / 250)).$((i % 250 + 1))"
-			done
-		} >"$f"
+		{ echo "1 10.10.0.1 1195 5.5.5.1"; idle_peers dco 2 "$n"; } >"$f"
 		ip netns exec peer1 "$CLI" new_iface tun0 MP >>"$log" 2>&1 &&
 			tun_up 1 &&
 			ip netns exec peer1 "$CLI" new_multi_peer tun0 1194 "$f" >>"$log" 2>&1 &&
@@ -525,12 +529,7 @@ bench_mp_tput() {
 		"$CCLI" 2>&1 | grep -q 'new_peer <iface> <peer_id> <tx_id>' && txid=(none)
 		key=$BENCH_WORK/mp-c.key
 		head -c 72 /dev/urandom | base64 -w0 >"$key"
-		{
-			echo "1 1 0.0.0.0 1194 10.10.0.1 1195 5.5.5.1"
-			for ((i = 2; i <= n; i++)); do
-				echo "$i $i 0.0.0.0 1194 10.20.$((i / 250)).$((i % 250 + 1)) 1194 10.30.$((i / 250)).$((i % 250 + 1))"
-			done
-		} >"$f"
+		{ echo "1 1 0.0.0.0 1194 10.10.0.1 1195 5.5.5.1"; idle_peers ovpn 2 "$n"; } >"$f"
 		ip netns exec peer1 "$CCLI" new_iface tun0 MP >>"$log" 2>&1 &&
 			tun_up 1 &&
 			ip netns exec peer1 "$CCLI" new_multi_peer tun0 1194 SYMM "$f" >>"$log" 2>&1 &&
