@@ -46,7 +46,6 @@ int ovpn_compat_skb_csum_resolve(struct sk_buff *skb)
 	return 0;
 }
 
-/* Readies a decrypted inner packet for delivery on @dev. */
 void ovpn_compat_skb_detach(struct sk_buff *skb)
 {
 	skb_orphan(skb);
@@ -54,6 +53,7 @@ void ovpn_compat_skb_detach(struct sk_buff *skb)
 	nf_reset_ct(skb);
 }
 
+/* Readies a decrypted inner packet for delivery on @dev. */
 void ovpn_compat_skb_rx_prepare(struct sk_buff *skb, struct net_device *dev,
 				__be16 proto)
 {

@@ -441,13 +441,12 @@ fn rx_decrypt(peer: Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAd
 /// disabled).
 fn hold(peer: &Peer, mut skb: SkBuff, key_id: u8, from: Option<(SockAddr, IpAddr)>) {
     skb.detach();
-    let mut gone = 0u32;
+    let dev = peer.dev();
     peer.held
         .lock()
-        .push(HeldRx { skb, from }, key_id, now_ms(), |_| gone += 1);
-    for _ in 0..gone {
-        dropped(peer.dev(), Reason::RxNoKey);
-    }
+        .push(HeldRx { skb, from }, key_id, now_ms(), |_| {
+            dropped(dev, Reason::RxNoKey)
+        });
 }
 
 /// Decrypts the packets `peer` sent with key `key_id` that waited for it
@@ -455,7 +454,7 @@ fn hold(peer: &Peer, mut skb: SkBuff, key_id: u8, from: Option<(SockAddr, IpAddr
 pub(crate) fn release_held(peer: &Arc<Peer>, key_id: u8) {
     with_bh_disabled(|| {
         let mut ready: [Option<HeldRx>; HOLD_MAX] = [const { None }; HOLD_MAX];
-        let (mut n, mut gone) = (0usize, 0u32);
+        let mut n = 0usize;
         peer.held.lock().take(
             key_id,
             now_ms(),
@@ -466,11 +465,8 @@ pub(crate) fn release_held(peer: &Arc<Peer>, key_id: u8) {
                     n += 1;
                 }
             },
-            |_| gone += 1,
+            |_| dropped(peer.dev(), Reason::RxNoKey),
         );
-        for _ in 0..gone {
-            dropped(peer.dev(), Reason::RxNoKey);
-        }
         for h in ready.into_iter().flatten() {
             rx_decrypt(peer.clone(), h.skb, key_id, h.from);
         }

@@ -130,15 +130,6 @@ impl<T> Hold<T> {
             }
         }
     }
-
-    /// Removes every waiting packet, passing each to `gone`.
-    pub fn clear(&mut self, mut gone: impl FnMut(T)) {
-        for s in self.slots.iter_mut() {
-            if let Some(h) = s.take() {
-                gone(h.item);
-            }
-        }
-    }
 }
 
 #[cfg(test)]
@@ -189,18 +180,6 @@ mod tests {
         let mut want: Vec<u32> = (1..HOLD_MAX as u32).collect();
         want.push(100);
         assert_eq!(r, want);
-    }
-
-    #[test]
-    fn clear_hands_back_everything() {
-        let mut h = Hold::new();
-        h.push(7, 1, 0, |_| ());
-        h.push(8, 2, 0, |_| ());
-        let mut gone = Vec::new();
-        h.clear(|x| gone.push(x));
-        gone.sort();
-        assert_eq!(gone, vec![7, 8]);
-        assert!(h.is_empty());
     }
 
     #[test]
