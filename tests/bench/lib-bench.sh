@@ -68,9 +68,13 @@ tun_up() {
 
 # --- The systems: up_<system> CIPHER sets up the pair and sets $DST. ---------
 
-# This module, P2P, set up with the project's ovpn-cli as t-datapath.sh does.
+# This module, P2P, set up with the project's ovpn-cli as t-datapath.sh
+# does, over UDP (transport $2 udp, the default) or over one TCP
+# connection (tcp) between 10.10.0.1:1194 (connecting) and
+# 10.10.0.2:1195 (listening), made and handed over by ovpn-cli new_peer
+# --tcp ... --hold, which stays in the background holding the socket.
 up_dco() {
-	local alg i
+	local alg i f
 	case $1 in aes) alg=aes ;; chacha) alg=chachapoly ;; *) return 1 ;; esac
 	[ -d /sys/module/ovpn_dco_v2 ] || insmod "$MOD" || { echo "insmod $MOD failed"; return 1; }
 	[ -x "$CLI" ] || { echo "no $CLI"; return 1; }
@@ -79,43 +83,30 @@ up_dco() {
 		ip -n peer$i link add tun0 type ovpn-dco || return 1
 		tun_up $i || return 1
 	done
+	if [ "${2:-udp}" = tcp ]; then
+		ip netns exec peer1 "$CLI" new_peer tun0 1 1195 10.10.0.1 0 --tcp listen --hold \
+			>"$BENCH_WORK/tcp1.out" 2>&1 &
+		ip netns exec peer0 "$CLI" new_peer tun0 1 1194 10.10.0.2 1195 --tcp connect --hold \
+			>"$BENCH_WORK/tcp0.out" 2>&1 &
+		for f in tcp1 tcp0; do
+			for i in $(seq 120); do
+				grep -q '^ready ' "$BENCH_WORK/$f.out" 2>/dev/null && break
+				sleep 0.5
+			done
+			grep -q '^ready ' "$BENCH_WORK/$f.out" || { cat "$BENCH_WORK/$f.out"; return 1; }
+		done
+	else
+		ip netns exec peer0 "$CLI" new_peer tun0 1 1194 10.10.0.2 1195 || return 1
+		ip netns exec peer1 "$CLI" new_peer tun0 1 1195 10.10.0.1 1194 || return 1
+	fi
 	head -c 256 /dev/urandom | base64 -w0 >"$BENCH_WORK/dco.key"
-	ip netns exec peer0 "$CLI" new_peer tun0 1 1194 10.10.0.2 1195 || return 1
-	ip netns exec peer1 "$CLI" new_peer tun0 1 1195 10.10.0.1 1194 || return 1
 	ip netns exec peer0 "$CLI" new_key tun0 1 0 1 $alg 0 "$BENCH_WORK/dco.key" --key-bits 256 || return 1
 	ip netns exec peer1 "$CLI" new_key tun0 1 0 1 $alg 1 "$BENCH_WORK/dco.key" --key-bits 256 || return 1
 	DST=5.5.5.2
 }
 
-# This module over TCP: the same P2P pair, one TCP connection between
-# 10.10.0.1:1194 (connecting) and 10.10.0.2:1195 (listening), made and
-# handed over by ovpn-cli new_peer --tcp ... --hold, which stays in the
-# background holding the socket.
-up_dcotcp() {
-	local alg i f
-	case $1 in aes) alg=aes ;; chacha) alg=chachapoly ;; *) return 1 ;; esac
-	[ -d /sys/module/ovpn_dco_v2 ] || insmod "$MOD" || { echo "insmod $MOD failed"; return 1; }
-	bench_topo || return 1
-	for i in 0 1; do
-		ip -n peer$i link add tun0 type ovpn-dco || return 1
-		tun_up $i || return 1
-	done
-	ip netns exec peer1 "$CLI" new_peer tun0 1 1195 10.10.0.1 0 --tcp listen --hold \
-		>"$BENCH_WORK/tcp1.out" 2>&1 &
-	ip netns exec peer0 "$CLI" new_peer tun0 1 1194 10.10.0.2 1195 --tcp connect --hold \
-		>"$BENCH_WORK/tcp0.out" 2>&1 &
-	for f in tcp1 tcp0; do
-		for i in $(seq 120); do
-			grep -q '^ready ' "$BENCH_WORK/$f.out" 2>/dev/null && break
-			sleep 0.5
-		done
-		grep -q '^ready ' "$BENCH_WORK/$f.out" || { cat "$BENCH_WORK/$f.out"; return 1; }
-	done
-	head -c 256 /dev/urandom | base64 -w0 >"$BENCH_WORK/dco.key"
-	ip netns exec peer0 "$CLI" new_key tun0 1 0 1 $alg 0 "$BENCH_WORK/dco.key" --key-bits 256 || return 1
-	ip netns exec peer1 "$CLI" new_key tun0 1 0 1 $alg 1 "$BENCH_WORK/dco.key" --key-bits 256 || return 1
-	DST=5.5.5.2
-}
+# This module over TCP (see up_dco).
+up_dcotcp() { up_dco "$1" tcp; }
 
 # Linux's C ovpn driver, P2P, set up with the kernel selftests' client
 # (new_iface, new_peer, new_key).  Its new_peer keeps the UDP socket in a
