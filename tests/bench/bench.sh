@@ -5,11 +5,14 @@
 # WireGuard, OpenVPN 2.6 in userspace, a bare veth and the kernel's own
 # AEAD throughput, in one boot of the test VM (issue 5).
 #
-#   tests/bench/bench.sh [--smoke] [--kernel debug|release] [--cpus N]
-#                        [--reps N] [--time SECONDS] [--kdir DIR]
+#   tests/bench/bench.sh [--smoke|--profile] [--kernel debug|release]
+#                        [--cpus N] [--reps N] [--time SECONDS] [--kdir DIR]
 #
 #   --smoke     one short run per system (tests/bench/smoke-guest.sh):
 #               RESULT PASS|FAIL bench-smoke-<system> lines, no report
+#   --profile   perf samples of one TCP stream per system
+#               (tests/bench/profile-guest.sh; PROFILE_SYSTEMS,
+#               PROFILE_CIPHER, PROFILE_T): the PROFILE lines, no report
 #   --kernel    the test kernel flavour (default: release; debug for the
 #               smoke); built by tests/kernel.sh if the cache has none
 #   --cpus      vCPUs of the guest (default 2 on the release kernel, 1 on
@@ -29,16 +32,17 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$REPO"
 . tests/env.sh
 
-SMOKE=0 FLAVOUR= CPUS= REPS=3 TIME=5 KDIR=
+SMOKE=0 PROFILE=0 FLAVOUR= CPUS= REPS=3 TIME=5 KDIR=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke) SMOKE=1 ;;
+	--profile) PROFILE=1 ;;
 	--kernel) FLAVOUR=${2:?}; shift ;;
 	--cpus) CPUS=${2:?}; shift ;;
 	--reps) REPS=${2:?}; shift ;;
 	--time) TIME=${2:?}; shift ;;
 	--kdir) KDIR=${2:?}; shift ;;
-	-h | --help) sed -n '3,25p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,28p' "$0"; exit 0 ;;
 	*) echo "bench.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -91,6 +95,9 @@ TCRYPT_KO=$(nice -n 15 bash tests/bench/build-tcrypt.sh "$KDIR" 2>results/bench-
 if [ $SMOKE = 1 ]; then
 	OUT=results/bench/smoke-$(date -u +%Y%m%dT%H%M%SZ)
 	SCRIPT=$REPO/tests/bench/smoke-guest.sh
+elif [ $PROFILE = 1 ]; then
+	OUT=results/bench/profile-$(date -u +%Y%m%dT%H%M%SZ)
+	SCRIPT=$REPO/tests/bench/profile-guest.sh
 else
 	OUT=results/bench/$(date -u +%Y%m%dT%H%M%SZ)
 	SCRIPT=$REPO/tests/bench/guest.sh
@@ -108,7 +115,8 @@ boot() {
 			"$REPO" "$KDIR" "$PATH" "$CCLI" "$TCRYPT_KO" "$TIME" "$REPS"
 		# The guest-side knobs (tests/bench/guest.sh), when set here.
 		local v
-		for v in BENCH_SCALE BENCH_SCALE_ONCE BENCH_MP_PEERS BENCH_SYSTEMS OVPN_VM_SCENARIOS; do
+		for v in BENCH_SCALE BENCH_SCALE_ONCE BENCH_MP_PEERS BENCH_SYSTEMS OVPN_VM_SCENARIOS \
+			PROFILE_SYSTEMS PROFILE_CIPHER PROFILE_T PROFILE_TOP; do
 			[ -z "${!v+x}" ] || printf 'export %s=%q\n' "$v" "${!v}"
 		done
 		printf 'bash %q %q\necho GUEST-DONE\n' "$SCRIPT" "$REPO"
@@ -132,7 +140,7 @@ ok=0
 for try in 1 2 3; do
 	boot "$CPUS" && { ok=1; break; }
 	[ "$CPUS" -gt 1 ] || break
-	tr -d '\r' <"$OUT/vm.log" | grep -q '^BENCH-INFO' && break
+	tr -d '\r' <"$OUT/vm.log" | grep -Eq '^(BENCH-INFO|=== profile)' && break
 	log "the guest with $CPUS vCPUs died while it booted (try $try)"
 	mv "$OUT/vm.log" "$OUT/vm-${CPUS}cpu-boot$try.log"
 done
@@ -148,6 +156,11 @@ fi
 elapsed=$((SECONDS - start))
 log "guest ran ${elapsed} s"
 
+if [ $PROFILE = 1 ]; then
+	tr -d '\r' <"$OUT/vm.log" | grep -E '^PROFILE' | tee "$OUT/profile.txt"
+	echo "bench: profile took ${elapsed} s in the guest; log in $OUT/vm.log"
+	exit 0
+fi
 if [ $SMOKE = 1 ]; then
 	tr -d '\r' <"$OUT/vm.log" | grep -E '^RESULT (PASS|FAIL) '
 	tr -d '\r' <"$OUT/vm.log" | grep -q '^GUEST-DONE' ||

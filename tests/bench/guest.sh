@@ -29,14 +29,7 @@ for s in $BENCH_SYSTEMS; do
 done
 n=${#combos[@]}
 
-# Every ping turns packet timestamps on and off again, and each switch
-# patches the kernel's code (a static key), which TCG with several vCPUs
-# sometimes gets wrong (see bench.sh): one socket holds them on for the
-# whole run, so that the switches never happen.
-/usr/bin/python3 -c 'import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_TIMESTAMP, 1)
-time.sleep(1e6)' &
+hold_timestamps
 echo "BENCH-INFO cpus $(nproc) kernel $(uname -r) t $BENCH_T reps $BENCH_REPS"
 echo "BENCH-INFO cpu-model $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
 for rep in $(seq "$BENCH_REPS"); do

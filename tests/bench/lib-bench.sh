@@ -222,6 +222,17 @@ up_veth() {
 
 # --- Measurements --------------------------------------------------------------
 
+# Every ping turns packet timestamps on and off again, and each switch
+# patches the kernel's code (a static key), which TCG with several vCPUs
+# sometimes gets wrong (see bench.sh): one socket, in the background,
+# holds them on for the whole run, so that the switches never happen.
+hold_timestamps() {
+	/usr/bin/python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_TIMESTAMP, 1)
+time.sleep(1e6)' &
+}
+
 # Busy CPU time of the whole guest so far, in clock ticks (user, nice,
 # system, irq, softirq).
 cpu_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
