@@ -211,6 +211,8 @@ int ovpn_compat_tcp_attach(struct socket *sock, void *data,
 			   const struct ovpn_compat_tcp_ops *ops);
 void ovpn_compat_tcp_detach(struct socket *sock, struct strparser *strp,
 			    const struct ovpn_compat_tcp_saved *saved);
+int ovpn_compat_tcp_send_frame(struct sock *sk, struct sk_buff *skb,
+			       int offset, int len, bool more);
 void *ovpn_compat_tcp_user_data(struct sock *sk);
 void ovpn_compat_lock_sock(struct sock *sk);
 bool ovpn_compat_tcp_rcv_shutdown(struct sock *sk);

@@ -129,6 +129,21 @@ void ovpn_compat_tcp_detach(struct socket *sock, struct strparser *strp,
 	strp_done(strp);
 }
 
+/* Sends @len bytes of @skb from @offset on the locked socket @sk without
+ * blocking; @more says that another frame follows at once, so that TCP
+ * may fill its segments instead of pushing each frame on its own.
+ */
+int ovpn_compat_tcp_send_frame(struct sock *sk, struct sk_buff *skb,
+			       int offset, int len, bool more)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
+	return skb_send_sock_locked_with_flags(sk, skb, offset, len,
+					       more ? MSG_MORE : 0);
+#else
+	return skb_send_sock_locked(sk, skb, offset, len);
+#endif
+}
+
 void *ovpn_compat_tcp_user_data(struct sock *sk)
 {
 	return rcu_dereference_sk_user_data(sk);

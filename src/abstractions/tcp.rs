@@ -230,10 +230,20 @@ impl TcpSock {
                 return Ok(());
             };
             let left = skb.len() - part.sent;
+            // Another frame waiting: TCP may hold this one back to fill a
+            // segment (the last frame of the batch pushes them all).
+            // SAFETY: the queue is initialised.
+            let more = unsafe { bindings::ovpn_compat_skb_queue_len(self.tx_q.get()) } > 0;
             // SAFETY: the socket is locked and the skb valid; this sends
             // `left` bytes from `sent` without blocking.
             let r = unsafe {
-                bindings::skb_send_sock_locked(sk, skb.as_ptr(), part.sent as c_int, left as c_int)
+                bindings::ovpn_compat_tcp_send_frame(
+                    sk,
+                    skb.as_ptr(),
+                    part.sent as c_int,
+                    left as c_int,
+                    more,
+                )
             };
             if r == 0 || r == -(bindings::EAGAIN as c_int) {
                 // No room: the write-space callback resumes.
