@@ -34,13 +34,21 @@ for sys in $PROFILE_SYSTEMS; do
 	nsx peer0 ping -q -c 3 -i 0.3 -W 5 "$DST" >/dev/null 2>&1
 	iperf_server || { echo "PROFILE-NA $sys iperf3 server"; continue; }
 	data=$BENCH_WORK/perf-$sys.data
-	# Sampling starts a moment after the stream, stops before its end.
-	(sleep 1 && perf record -q -a -e cpu-clock -F 499 -o "$data" -- sleep $((PROFILE_T - 2)) \
-		>/dev/null 2>&1) &
-	rec=$!
-	rx=$(iperf_rx)
-	wait $rec
-	echo "PROFILE $sys goodput_mbps $(awk -v b="${rx%% *}" 'BEGIN {printf "%.2f", b / 1e6}')"
+	# Half-way through, the state of the TCP connections carrying the
+	# tunnel (dcotcp) and of the inner stream: queues, windows, rates.
+	(sleep $((PROFILE_T / 2 + 1))
+		for i in 0 1; do
+			ip netns exec peer$i ss -tinmH 2>/dev/null | paste -sd' ' | tr -s ' \t' ' ' |
+				sed "s/^/PROFILE $sys ss peer$i /"
+		done) &
+	sampler=$!
+	# perf runs the client, so that the samples cover the whole stream.
+	ip netns exec peer0 timeout -k 5 $((PROFILE_T + 60)) \
+		perf record -q -a -e cpu-clock -F 499 -o "$data" -- \
+		iperf3 -c "$DST" -t "$PROFILE_T" -J >"$BENCH_WORK/iperf.json" 2>"$BENCH_WORK/iperf.err"
+	wait $sampler
+	echo "PROFILE $sys goodput_mbps $(jq -r '.end.sum_received.bits_per_second // 0 | . / 1e6 | floor' \
+		"$BENCH_WORK/iperf.json" 2>/dev/null)"
 	# Retransmissions of the inner stream and the device's drop counters.
 	jq -r '"PROFILE '"$sys"' retransmits \(.end.sum_sent.retransmits // "n/a")"' \
 		"$BENCH_WORK/iperf.json" 2>/dev/null
@@ -48,8 +56,9 @@ for sys in $PROFILE_SYSTEMS; do
 		echo "PROFILE $sys peer$i drops $(ip netns exec peer$i ethtool -S tun0 2>/dev/null |
 			awk '$2 != 0 && $1 ~ /drop/' | xargs)"
 	done
+	# Kernel symbols only: the user-space tools are not what is measured.
 	perf report -i "$data" --stdio --no-children --sort sym 2>/dev/null |
-		grep -E '^ +[0-9]' | head -n "$PROFILE_TOP" | sed "s/^/PROFILE $sys sym /"
+		grep -E '^ +[0-9].*\[k\]' | head -n "$PROFILE_TOP" | sed "s/^/PROFILE $sys sym /"
 	perf report -i "$data" --stdio --no-children --sort dso 2>/dev/null |
 		grep -E '^ +[0-9]' | head -n 12 | sed "s/^/PROFILE $sys dso /"
 	rm -f "$data"
