@@ -287,7 +287,13 @@ t_client_vanishes() {
 	ovpn_start c1 c1 --client --nobind --remote 10.10.1.1 1194 --proto udp4 \
 		--cert "$PKI/c1.crt" --key "$PKI/c1.key" --data-ciphers AES-256-GCM || return 1
 	ovpn_wait_up c1 || return 1
-	check "c1 reconnected" 'ping_ok c1 3 10.8.0.1 && ping_ok srv 3 10.8.0.11'
+	check "c1 reconnected" 'ping_ok c1 3 10.8.0.1 && ping_ok srv 3 10.8.0.11' || {
+		ip -n c1 -br addr
+		ip -n c1 route
+		tail -n 40 "$W/c1.log" | sed 's/^/    c1: /'
+		grep "c1/" "$W/server.log" | tail -n 15 | sed 's/^/    server: /'
+		return 1
+	}
 }
 
 scenario openvpn-server-udp4 t_server_udp4
