@@ -234,6 +234,7 @@ userspace_server_dco_clients() {
 t_dco_server_userspace_clients() { dco_server_userspace_clients udp; }
 t_userspace_server_dco_clients() { userspace_server_dco_clients udp; }
 t_tcp_dco_server_userspace_clients() { dco_server_userspace_clients tcp; }
+t_tcp_userspace_server_dco_clients() { userspace_server_dco_clients tcp; }
 
 # Key renegotiation under traffic over transport $1: the client
 # renegotiates every 5 s while a ping runs for 20 s; no ping may be lost.
@@ -307,5 +308,6 @@ scenario openvpn-rekey-under-traffic t_rekey
 scenario openvpn-client-vanishes t_client_vanishes
 scenario openvpn-server-tcp t_server_tcp
 scenario openvpn-tcp-dco-server-userspace-clients t_tcp_dco_server_userspace_clients
+scenario openvpn-tcp-userspace-server-dco-clients t_tcp_userspace_server_dco_clients
 scenario openvpn-tcp-rekey-under-traffic t_tcp_rekey
 finish
