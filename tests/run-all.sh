@@ -111,22 +111,15 @@ step "VM scenarios"
 # AES-128 and AES-256-GCM, iperf3; a dual-stack socket with IPv6 and IPv4
 # clients, ChaCha20-Poly1305), DCO servers with userspace clients over
 # UDP and TCP, a userspace server with DCO clients, rekeying under
-# traffic, and a P2P pair.  The OpenVPN
-# scenarios are split between the two guests (t-openvpn.sh runs in both,
-# each with its own share).  The scenarios left out print "SKIPPED
+# traffic, and a P2P pair.  The OpenVPN scenarios are split between the
+# two guests (t-openvpn.sh runs in both, each with its own share).  The scenarios left out print "SKIPPED
 # <name>" and are not counted; OVPN_VM_SCENARIOS="name ..." runs any set
 # (in both guests).
-if [ "${OVPN_VM_FULL:-0}" = 1 ]; then
-	VM_A=(t-foundation t-datapath)
-	VM_B=(t-peers t-tcp t-netns t-mp t-openvpn)
-	SCEN_A=${OVPN_VM_SCENARIOS:-} SCEN_B=${OVPN_VM_SCENARIOS:-}
-elif [ -n "${OVPN_VM_SCENARIOS:-}" ]; then
-	VM_A=(t-foundation t-datapath)
-	VM_B=(t-peers t-tcp t-netns t-mp t-openvpn)
-	SCEN_A=$OVPN_VM_SCENARIOS SCEN_B=$OVPN_VM_SCENARIOS
-else
-	VM_A=(t-foundation t-datapath t-openvpn)
-	VM_B=(t-peers t-tcp t-netns t-mp t-openvpn)
+VM_A=(t-foundation t-datapath)
+VM_B=(t-peers t-tcp t-netns t-mp t-openvpn)
+SCEN_A=${OVPN_VM_SCENARIOS:-} SCEN_B=${OVPN_VM_SCENARIOS:-}
+if [ "${OVPN_VM_FULL:-0}" != 1 ] && [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
+	VM_A+=(t-openvpn)
 	ci="load link-default-p2p link-modes bad-mode-rejected
 		netdev-properties genl-family genl-ifindex genl-cap-net-admin
 		rmmod-with-devices netns-delete autoload

@@ -113,7 +113,7 @@ boot() {
 	{
 		printf 'export REPO=%q KDIR=%q PATH=%q CCLI=%q TCRYPT_KO=%q BENCH_T=%q BENCH_REPS=%q\n' \
 			"$REPO" "$KDIR" "$PATH" "$CCLI" "$TCRYPT_KO" "$TIME" "$REPS"
-		# The guest-side knobs (tests/bench/guest.sh), when set here.
+		# The guest-side knobs (guest.sh, profile-guest.sh), when set here.
 		local v
 		for v in BENCH_SCALE BENCH_SCALE_ONCE BENCH_MP_PEERS BENCH_SYSTEMS OVPN_VM_SCENARIOS \
 			PROFILE_SYSTEMS PROFILE_CIPHER PROFILE_T PROFILE_TOP; do
