@@ -53,8 +53,7 @@ for sys in $PROFILE_SYSTEMS; do
 	jq -r '"PROFILE '"$sys"' retransmits \(.end.sum_sent.retransmits // "n/a")"' \
 		"$BENCH_WORK/iperf.json" 2>/dev/null
 	for i in 0 1; do
-		echo "PROFILE $sys peer$i drops $(ip netns exec peer$i ethtool -S tun0 2>/dev/null |
-			awk '$2 != 0 && $1 ~ /drop/' | xargs)"
+		echo "PROFILE $sys peer$i drops $(nonzero_drops peer$i)"
 	done
 	# Kernel symbols only: the user-space tools are not what is measured.
 	perf report -i "$data" --stdio --no-children --sort sym 2>/dev/null |

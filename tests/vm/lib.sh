@@ -269,6 +269,18 @@ iperf_bps() {
 	jq -r '.end.sum_received.bits_per_second // 0' <<<"$out" 2>/dev/null | cut -d. -f1
 }
 
+# Counters of the device tun0 in namespace $1 (`ethtool -S`, which shows
+# the module's drop counters): drop_stat prints counter $2; nonzero_drops
+# prints every drop counter that is not zero, on one line; nonzero_stats
+# every counter that is not zero.
+drop_stat() { ip netns exec "$1" ethtool -S tun0 | awk -v k="$2:" '$1 == k {print $2}'; }
+nonzero_stats() { ip netns exec "$1" ethtool -S tun0 2>/dev/null | awk '$2 != 0 && $1 != "NIC"' | xargs; }
+nonzero_drops() { ip netns exec "$1" ethtool -S tun0 2>/dev/null | awk '$2 != 0 && $1 ~ /drop/' | xargs; }
+# The value of counter $1 in a get_peer line $2.
+field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<" $2"; }
+# GET_PEER of peer 1 on tun0 in namespace $1.
+peer_line() { ip netns exec "$1" "$CLI" get_peer tun0 1; }
+
 # The MP topology of t-mp.sh and t-openvpn.sh: namespace c$1 joined to
 # namespace srv (created if need be) by its own veth, 10.10.$1.2 and
 # fd00:0:0:$1::2 on veth0 in c$1 facing 10.10.$1.1 and fd00:0:0:$1::1 on

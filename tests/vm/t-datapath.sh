@@ -50,12 +50,7 @@ setup_p2p() {
 	sleep 1
 }
 
-# The value of counter NAME in a get_peer line.
-field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<" $2"; }
-# GET_PEER of peer 1 in namespace $1.
-peer_line() { ip netns exec "$1" "$CLI" get_peer tun0 1; }
-# `ethtool -S tun0` counter $2 in namespace $1.
-drop_stat() { ip netns exec "$1" ethtool -S tun0 | awk -v k="$2:" '$1 == k {print $2}'; }
+# (field, peer_line and drop_stat: tests/vm/lib.sh.)
 
 t_ping_counts() {
 	setup_p2p || return 1

@@ -15,8 +15,6 @@ WIRE=$REPO/tests/vm/ovpn-wire.py
 
 insmod "$MOD" 2>/dev/null
 
-drop_stat() { ip netns exec "$1" ethtool -S tun0 | awk -v k="$2:" '$1 == k {print $2}'; }
-
 # Client namespace c$1 on its own veth to srv: 10.10.$1.2 (and
 # fd00:0:0:$1::2) facing srv's 10.10.$1.1 (fd00:0:0:$1::1); P2P device
 # tun0 with VPN address 5.5.5.$(($1 + 1)); its server peer has id $1, the

@@ -248,8 +248,8 @@ rekey() {
 	echo "$out" | tail -n 2
 	echo "renegotiations started by c1: $keys"
 	# Where a lost ping died, if in the module: its drop counters.
-	echo "server drops: $(ip netns exec srv ethtool -S tun0 | awk '$2 != 0 && $1 ~ /drop/' | xargs)"
-	echo "c1 drops: $(ip netns exec c1 ethtool -S tun0 | awk '$2 != 0 && $1 ~ /drop/' | xargs)"
+	echo "server drops: $(nonzero_drops srv)"
+	echo "c1 drops: $(nonzero_drops c1)"
 	check "at least two renegotiations" '[ "$keys" -ge 2 ]' || return 1
 	check "no ping lost" 'grep -q " 0% packet loss" <<<"$out"' || return 1
 	check "still through the module" 'uses_dco c1 c1'

@@ -62,9 +62,7 @@ setup_tcp() {
 	ip netns exec peer1 "$CLI" new_key tun0 1 0 1 aes 1 "$KEY" || return 1
 }
 
-field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<" $2"; }
-peer_line() { ip netns exec "$1" "$CLI" get_peer tun0 1; }
-drop_stat() { ip netns exec "$1" ethtool -S tun0 | awk -v k="$2:" '$1 == k {print $2}'; }
+# (field, peer_line and drop_stat: tests/vm/lib.sh.)
 
 t_tcp_ping_counts() {
 	setup_tcp || return 1
@@ -175,7 +173,7 @@ t_tcp_throughput() {
 		for i in 0 1; do
 			echo "peer$i:"
 			ip netns exec peer$i ss -tinm | sed 's/^/    /'
-			ip netns exec peer$i ethtool -S tun0 | awk '$2 != 0' | xargs | sed 's/^/    /'
+			echo "    $(nonzero_stats peer$i)"
 		done
 	fi
 	cleanup_all
