@@ -236,6 +236,18 @@ t_userspace_server_dco_clients() { userspace_server_dco_clients udp; }
 t_tcp_dco_server_userspace_clients() { dco_server_userspace_clients tcp; }
 t_tcp_userspace_server_dco_clients() { userspace_server_dco_clients tcp; }
 
+# Where client $1 stands, for a failure's report: its addresses and
+# routes, the restarts and errors in its log and the end of it, and what
+# the server logged about it.
+client_state() {
+	ip -n "$1" -br addr
+	ip -n "$1" route
+	grep -E "SIGUSR1|SIGTERM|Restart|ERROR|error|reset|Inactivity" "$W/$1.log" |
+		tail -n 15 | sed "s/^/    $1 (restarts, errors): /"
+	tail -n 30 "$W/$1.log" | sed "s/^/    $1: /"
+	grep "$1/" "$W/server.log" | tail -n 15 | sed 's/^/    server: /'
+}
+
 # Key renegotiation under traffic over transport $1: the client
 # renegotiates every 5 s while a ping runs for 20 s; no ping may be lost.
 rekey() {
@@ -251,7 +263,10 @@ rekey() {
 	echo "server drops: $(nonzero_drops srv)"
 	echo "c1 drops: $(nonzero_drops c1)"
 	check "at least two renegotiations" '[ "$keys" -ge 2 ]' || return 1
-	check "no ping lost" 'grep -q " 0% packet loss" <<<"$out"' || return 1
+	check "no ping lost" 'grep -q " 0% packet loss" <<<"$out"' || {
+		client_state c1
+		return 1
+	}
 	check "still through the module" 'uses_dco c1 c1'
 }
 
@@ -291,10 +306,7 @@ t_client_vanishes() {
 		--cert "$PKI/c1.crt" --key "$PKI/c1.key" --data-ciphers AES-256-GCM || return 1
 	ovpn_wait_up c1 || return 1
 	check "c1 reconnected" 'ping_ok c1 3 10.8.0.1 && ping_ok srv 3 10.8.0.11' || {
-		ip -n c1 -br addr
-		ip -n c1 route
-		tail -n 40 "$W/c1.log" | sed 's/^/    c1: /'
-		grep "c1/" "$W/server.log" | tail -n 15 | sed 's/^/    server: /'
+		client_state c1
 		return 1
 	}
 }
