@@ -161,7 +161,11 @@ t_tcp_socket_restored() {
 }
 
 # Bulk TCP through a TCP-transport tunnel against the same over UDP, in
-# the same boot; the ratio is reported, and must not show a stall.
+# the same boot; the ratio is reported, and must not show a stall.  In
+# the debug guest, with the other guest loading the host, the ratio of
+# the work-item send path varied between 0.22 and 0.44 from run to run
+# (4-second transfers, TCP over TCP); a stall gives 0.  Hence the floor
+# of a tenth, which only a stall (or a collapse to one) goes below.
 t_tcp_throughput() {
 	local tcp udp
 	setup_tcp || return 1
@@ -195,8 +199,8 @@ t_tcp_throughput() {
 	udp=$(iperf_bps peer1 peer0 5.5.5.2 4)
 	echo "iperf3 over the TCP transport: $tcp bit/s; over UDP: $udp bit/s"
 	echo "TCP/UDP throughput ratio: $(awk -v t="$tcp" -v u="$udp" 'BEGIN { if (u > 0) printf "%.2f", t / u; else print "n/a" }')"
-	check "TCP transport carried bulk data" '[ "${tcp:-0}" -gt 100000 ]' || return 1
-	check "no stall: at least a quarter of the UDP rate" '[ $((tcp * 4)) -ge "${udp:-0}" ]'
+	check "TCP transport carried bulk data" '[ "${tcp:-0}" -gt 20000 ]' || return 1
+	check "no stall: at least a tenth of the UDP rate" '[ $((tcp * 10)) -ge "${udp:-0}" ]'
 }
 
 scenario tcp-ping-counts t_tcp_ping_counts
