@@ -100,18 +100,20 @@ step "VM scenarios"
 # On a machine of this project's kind a scenario takes 10 s to 8 min
 # under TCG with the debug kernel (most take 1-4 min), and the whole set
 # takes each guest well over an hour.  Unless OVPN_VM_FULL=1, the run is
-# limited to this subset, sized so that each guest finishes in about 60
+# limited to this subset, sized so that each guest finishes in about 65
 # minutes of CI's 90: every file's own checks (boot, clean-after,
 # kmemleak), the control plane, the data path's counters, ciphers, replay,
 # tampering, foreign packets, inner IPv6, key rotation and late keys,
 # keepalive expiry, peer and device removal under traffic, the TCP
 # transport's counters, control frames, broken streams and a bulk
-# transfer at a rate comparable to UDP's (no stall), MP routing,
-# float and dual stack, and OpenVPN 2.6: servers with DCO clients (UDP,
-# AES-128 and AES-256-GCM, iperf3; a dual-stack socket with IPv6 and IPv4
-# clients, ChaCha20-Poly1305), DCO servers with userspace clients over
-# UDP and TCP, a userspace server with DCO clients, rekeying under
-# traffic, and a P2P pair.  The OpenVPN scenarios are split between the
+# transfer without a stall, peer dumps of many messages, MP routing,
+# float, dual stack, the reverse-path check and the undefined peer id,
+# netns-test.sh's P2P tunnel and MP server with three clients, and
+# OpenVPN 2.6: servers with DCO clients (UDP, AES-128 and AES-256-GCM,
+# iperf3; a dual-stack socket with IPv6 and IPv4 clients,
+# ChaCha20-Poly1305; TCP), DCO servers with userspace clients over UDP
+# and TCP, userspace servers with DCO clients over UDP and TCP, rekeying
+# under traffic, a client that vanishes and comes back, and a P2P pair.  The OpenVPN scenarios are split between the
 # two guests (t-openvpn.sh runs in both, each with its own share).  The scenarios left out print "SKIPPED
 # <name>" and are not counted; OVPN_VM_SCENARIOS="name ..." runs any set
 # (in both guests).
@@ -131,12 +133,15 @@ if [ "${OVPN_VM_FULL:-0}" != 1 ] && [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 		tcp-ping-counts tcp-ipv6-transport tcp-control-frames tcp-bad-frame
 		tcp-remote-close tcp-socket-restored
 		p2p-aes256"
-	# The TCP transport's bulk transfer (no stall) is t-tcp.sh's, which
-	# only the second guest runs.
-	SCEN_A=$(echo $ci openvpn-server-udp4 openvpn-rekey-under-traffic)
-	SCEN_B=$(echo $ci tcp-throughput openvpn-dco-server-userspace-clients \
+	# The TCP transport's bulk transfer (no stall), the peer dump, MP's
+	# reverse path, undefined peer id and netns-test.sh's MP server are in
+	# files only the second guest runs (t-tcp, t-peers, t-mp, t-netns).
+	SCEN_A=$(echo $ci openvpn-server-udp4 openvpn-rekey-under-traffic \
+		openvpn-server-tcp openvpn-client-vanishes)
+	SCEN_B=$(echo $ci tcp-throughput dump-many-peers mp-reverse-path mp-undef-peer-id \
+		mp-3-clients openvpn-dco-server-userspace-clients \
 		openvpn-userspace-server-dco-clients openvpn-tcp-dco-server-userspace-clients \
-		openvpn-server-udp6-dual-stack openvpn-p2p)
+		openvpn-tcp-userspace-server-dco-clients openvpn-server-udp6-dual-stack openvpn-p2p)
 fi
 files() { local f; for f in "$@"; do echo "$REPO/tests/vm/$f.sh"; done; }
 OVPN_VM_SCENARIOS=$SCEN_A bash tests/vm/run.sh "$KDIR" "$REPO/tests/vm/all.sh" \
