@@ -108,20 +108,21 @@ step "VM scenarios"
 # transport's counters, control frames, broken streams and a bulk
 # transfer without a stall, peer dumps of many messages, MP routing,
 # float, dual stack, the reverse-path check and the undefined peer id,
-# netns-test.sh's P2P tunnel and MP server with three clients, and
-# OpenVPN 2.6: servers with DCO clients (UDP, AES-128 and AES-256-GCM,
-# iperf3; a dual-stack socket with IPv6 and IPv4 clients,
-# ChaCha20-Poly1305; TCP), DCO servers with userspace clients over UDP
-# and TCP, userspace servers with DCO clients over UDP and TCP, rekeying
-# under traffic, a client that vanishes and comes back, and a P2P pair.  The OpenVPN scenarios are split between the
-# two guests (t-openvpn.sh runs in both, each with its own share).  The scenarios left out print "SKIPPED
-# <name>" and are not counted; OVPN_VM_SCENARIOS="name ..." runs any set
-# (in both guests).
+# netns-test.sh's P2P tunnel over UDP and over TCP (-t) and its MP server
+# with three clients, and OpenVPN 2.6: servers with DCO clients (UDP,
+# AES-128 and AES-256-GCM, iperf3; a dual-stack socket with IPv6 and IPv4
+# clients, ChaCha20-Poly1305; TCP), DCO servers with userspace clients
+# over UDP and TCP, userspace servers with DCO clients over UDP and TCP,
+# rekeying under traffic, a client that vanishes and comes back, and a
+# P2P pair.  t-openvpn.sh and t-netns.sh run in both guests, each with
+# its own share.  The scenarios left out print "SKIPPED <name>" and are
+# not counted; OVPN_VM_SCENARIOS="name ..." runs any set (in both
+# guests).
 VM_A=(t-foundation t-datapath)
 VM_B=(t-peers t-tcp t-netns t-mp t-openvpn)
 SCEN_A=${OVPN_VM_SCENARIOS:-} SCEN_B=${OVPN_VM_SCENARIOS:-}
 if [ "${OVPN_VM_FULL:-0}" != 1 ] && [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
-	VM_A+=(t-openvpn)
+	VM_A+=(t-openvpn t-netns)
 	ci="load link-default-p2p link-modes bad-mode-rejected
 		netdev-properties genl-family genl-ifindex genl-cap-net-admin
 		rmmod-with-devices netns-delete autoload
@@ -131,15 +132,14 @@ if [ "${OVPN_VM_FULL:-0}" != 1 ] && [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 		dp-del-peer-flood dp-dellink-flood
 		mp-routing mp-float mp-dual-stack
 		tcp-ping-counts tcp-ipv6-transport tcp-control-frames tcp-bad-frame
-		tcp-remote-close tcp-socket-restored
-		p2p-aes256"
+		tcp-remote-close tcp-socket-restored"
 	# The TCP transport's bulk transfer (no stall), the peer dump, MP's
-	# reverse path, undefined peer id and netns-test.sh's MP server are in
-	# files only the second guest runs (t-tcp, t-peers, t-mp, t-netns).
+	# reverse path and undefined peer id are in files only the second
+	# guest runs (t-tcp, t-peers, t-mp); t-netns.sh's share is split.
 	SCEN_A=$(echo $ci openvpn-server-udp4 openvpn-rekey-under-traffic \
-		openvpn-server-tcp openvpn-client-vanishes)
+		openvpn-server-tcp openvpn-client-vanishes tcp-p2p)
 	SCEN_B=$(echo $ci tcp-throughput dump-many-peers mp-reverse-path mp-undef-peer-id \
-		mp-3-clients openvpn-dco-server-userspace-clients \
+		p2p-aes256 mp-3-clients openvpn-dco-server-userspace-clients \
 		openvpn-userspace-server-dco-clients openvpn-tcp-dco-server-userspace-clients \
 		openvpn-tcp-userspace-server-dco-clients openvpn-server-udp6-dual-stack openvpn-p2p)
 fi
