@@ -254,7 +254,11 @@ harness_selftest() {
 # socket buffers are capped (-w 128K): through a slow emulated tunnel the
 # default ones hold a minute of data, which the end of the test waits
 # behind; and the deadlines leave room for a loaded host (a server that
-# hit its deadline showed as the client's "Broken pipe").
+# hit its deadline showed as the client's "Broken pipe").  Writes are
+# 16 KB (-l): the client checks its end-of-test timer only between
+# bursts of writes, and with iperf3's default 128 KB writes a blocking
+# burst at a few hundred kbit/s took 46 s instead of 4, until the
+# server's own watchdog reset the test (a result of 0).
 iperf_bps() {
 	local srv i out
 	ip netns exec "$1" timeout 300 iperf3 -s -1 -B "$3" >/dev/null 2>&1 &
@@ -263,7 +267,7 @@ iperf_bps() {
 		ip netns exec "$1" ss -Hltn 'sport = :5201' | grep -q . && break
 		nap 1
 	done
-	out=$(ip netns exec "$2" timeout 240 iperf3 -c "$3" -t "$4" -w 128K -J 2>&1)
+	out=$(ip netns exec "$2" timeout 240 iperf3 -c "$3" -t "$4" -w 128K -l 16K -J 2>&1)
 	wait $srv
 	jq -r '.error // empty' <<<"$out" >&2 2>/dev/null
 	jq -r '.end.sum_received.bits_per_second // 0' <<<"$out" 2>/dev/null | cut -d. -f1
