@@ -188,6 +188,8 @@ struct ovpn_compat_tcp_saved {
 	void (*write_space)(struct sock *sk);
 	void (*state_change)(struct sock *sk);
 	struct proto *prot;
+	gfp_t allocation;
+	bool use_task_frag;
 };
 
 /* What a socket taken over runs: the stream parser's callbacks, the
@@ -202,6 +204,7 @@ struct ovpn_compat_tcp_ops {
 		       int flags);
 	int (*sendmsg)(struct sock *sk, struct msghdr *msg, size_t len);
 	bool (*sock_is_readable)(struct sock *sk);
+	void (*release_cb)(struct sock *sk);
 };
 
 const struct proto *ovpn_compat_tcp_orig_prot(struct sock *sk);
@@ -211,6 +214,13 @@ int ovpn_compat_tcp_attach(struct socket *sock, void *data,
 			   const struct ovpn_compat_tcp_ops *ops);
 void ovpn_compat_tcp_detach(struct socket *sock, struct strparser *strp,
 			    const struct ovpn_compat_tcp_saved *saved);
+bool ovpn_compat_tcp_lock_unowned(struct sock *sk);
+void ovpn_compat_tcp_unlock_unowned(struct sock *sk);
+void ovpn_compat_tcp_orig_release_cb(struct sock *sk);
+void ovpn_compat_tcp_may_sleep(struct sock *sk,
+			       const struct ovpn_compat_tcp_saved *saved,
+			       bool on);
+bool ovpn_compat_tcp_has_room(struct sock *sk);
 int ovpn_compat_tcp_send_frame(struct sock *sk, struct sk_buff *skb,
 			       int offset, int len, bool more);
 void *ovpn_compat_tcp_user_data(struct sock *sk);

@@ -9,7 +9,7 @@
 #include "ovpn_compat.h"
 
 /* The protos of the sockets taken over: a copy of each original proto
- * (tcp_prot, tcpv6_prot) with the three operations of ovpn_compat_tcp_ops,
+ * (tcp_prot, tcpv6_prot) with the four operations of ovpn_compat_tcp_ops,
  * built the first time a socket of that proto is attached.  tcpv6_prot is
  * not exported, hence the copy from the socket itself.  They live as long
  * as the module, and the module cannot go while a socket uses them (each
@@ -40,6 +40,7 @@ static struct proto *ovpn_tcp_proto_for(struct sock *sk,
 			ovpn_tcp_protos[i].prot.sendmsg = ops->sendmsg;
 			ovpn_tcp_protos[i].prot.sock_is_readable =
 				ops->sock_is_readable;
+			ovpn_tcp_protos[i].prot.release_cb = ops->release_cb;
 			ovpn_tcp_protos[i].orig = orig;
 			ret = &ovpn_tcp_protos[i].prot;
 			break;
@@ -95,7 +96,14 @@ int ovpn_compat_tcp_attach(struct socket *sock, void *data,
 	saved->write_space = sk->sk_write_space;
 	saved->state_change = sk->sk_state_change;
 	saved->prot = sk->sk_prot;
+	saved->allocation = sk->sk_allocation;
+	saved->use_task_frag = sk->sk_use_task_frag;
 	rcu_assign_sk_user_data(sk, data);
+	/* The driver sends from softirq context too: atomic allocations, and
+	 * the socket's own page fragment rather than the current task's.
+	 */
+	sk->sk_allocation = GFP_ATOMIC;
+	sk->sk_use_task_frag = false;
 	WRITE_ONCE(sk->sk_data_ready, ops->data_ready);
 	WRITE_ONCE(sk->sk_write_space, ops->write_space);
 	WRITE_ONCE(sk->sk_state_change, ops->state_change);
@@ -122,6 +130,8 @@ void ovpn_compat_tcp_detach(struct socket *sock, struct strparser *strp,
 	WRITE_ONCE(sk->sk_write_space, saved->write_space);
 	WRITE_ONCE(sk->sk_state_change, saved->state_change);
 	WRITE_ONCE(sk->sk_prot, saved->prot);
+	sk->sk_allocation = saved->allocation;
+	sk->sk_use_task_frag = saved->use_task_frag;
 	rcu_assign_sk_user_data(sk, NULL);
 	strp_stop(strp);
 	release_sock(sk);
@@ -152,6 +162,62 @@ void *ovpn_compat_tcp_user_data(struct sock *sk)
 void ovpn_compat_lock_sock(struct sock *sk)
 {
 	lock_sock(sk);
+}
+
+/* The lockdep subclass of a taken-over socket's spinlock when the driver
+ * sends: the TCP receive path may hold another socket's (the inner
+ * connection's) at subclass SINGLE_DEPTH_NESTING.
+ */
+#define OVPN_TCP_SEND_NESTING 2
+
+/* For a sender in any context: true, with BHs disabled and @sk's spinlock
+ * held, when no process owns @sk (the caller then has it to itself, as
+ * TCP's receive path does); false, with nothing held, when one does (its
+ * release_sock() runs the proto's release_cb, which sends then).
+ */
+bool ovpn_compat_tcp_lock_unowned(struct sock *sk)
+{
+	local_bh_disable();
+	spin_lock_nested(&sk->sk_lock.slock, OVPN_TCP_SEND_NESTING);
+	if (!sock_owned_by_user(sk))
+		return true;
+	spin_unlock(&sk->sk_lock.slock);
+	local_bh_enable();
+	return false;
+}
+
+void ovpn_compat_tcp_unlock_unowned(struct sock *sk)
+{
+	spin_unlock(&sk->sk_lock.slock);
+	local_bh_enable();
+}
+
+/* The release_cb of the proto @sk had before the takeover. */
+void ovpn_compat_tcp_orig_release_cb(struct sock *sk)
+{
+	const struct proto *orig = ovpn_compat_tcp_orig_prot(sk);
+
+	if (orig->release_cb)
+		orig->release_cb(sk);
+}
+
+/* Lets the socket's own allocations sleep again (@on, the socket owned by
+ * a process that may sleep) or makes them atomic again (off), as the
+ * driver's sends from softirq context need.
+ */
+void ovpn_compat_tcp_may_sleep(struct sock *sk,
+			       const struct ovpn_compat_tcp_saved *saved,
+			       bool on)
+{
+	sk->sk_allocation = on ? saved->allocation : GFP_ATOMIC;
+}
+
+/* Whether @sk's send buffer has room (a send that failed anyway failed
+ * for want of memory).
+ */
+bool ovpn_compat_tcp_has_room(struct sock *sk)
+{
+	return sk_stream_memory_free(sk);
 }
 
 bool ovpn_compat_tcp_rcv_shutdown(struct sock *sk)

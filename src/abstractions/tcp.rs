@@ -8,9 +8,16 @@
 //! whole, one frame after the other, never interleaved.
 //!
 //! Taking the socket over replaces its data-ready, write-space and
-//! state-change callbacks and three operations of its proto (`recvmsg`,
-//! `sendmsg`, `sock_is_readable`); giving it back restores them all, so
-//! that it is a plain TCP socket again.
+//! state-change callbacks and four operations of its proto (`recvmsg`,
+//! `sendmsg`, `sock_is_readable`, `release_cb`); giving it back restores
+//! them all, so that it is a plain TCP socket again.
+//!
+//! The driver's frames go out from the context that produced them
+//! (transmit or crypto completion) when no process owns the socket, under
+//! its spinlock as TCP's own receive path does; when one does, they wait
+//! in a queue that the owner's `release_sock` sends (`release_cb`).  A
+//! socket without room sends the rest from a work item once TCP reports
+//! room again.
 
 use super::bindings;
 use super::netdev::{with_bh_disabled, NetDevice};
@@ -54,6 +61,16 @@ pub(crate) struct TcpHandler {
     pub(crate) failed: fn(&TcpSock, TcpFailure),
 }
 
+/// How far a push got.
+enum Pushed {
+    /// Everything queued went out.
+    Done,
+    /// The socket is full; its write-space callback resumes.
+    Full,
+    /// TCP could not allocate memory although the socket had room.
+    NoMemory,
+}
+
 /// The frame being sent, and how many of its bytes went out.
 struct Partial {
     skb: Option<SkBuff>,
@@ -65,7 +82,10 @@ struct Partial {
 /// # Invariants
 ///
 /// - `user_q` and `tx_q` are initialised skb queues, purged on drop.
-/// - `partial` is only accessed with the socket locked (`lock_sock`).
+/// - `partial` is only accessed with the socket locked: owned by the
+///   caller (`lock_sock`, or the owner's `release_cb`), or not owned with
+///   its spinlock held (`ovpn_compat_tcp_lock_unowned`); the two exclude
+///   each other.
 /// - `strp` and `saved` are initialised while the socket is attached
 ///   (`attached`), which only [`TcpTunnel`] changes.
 #[pin_data(PinnedDrop)]
@@ -93,8 +113,8 @@ pub(crate) struct TcpSock {
     tx_work: Work<TcpSock>,
 }
 
-// SAFETY: the queues have their own locks, `partial` is used under the
-// socket lock only, the stream parser and saved callbacks are used by the
+// SAFETY: the queues have their own locks, `partial` is used with the
+// socket locked only, the stream parser and saved callbacks are used by the
 // C side under the socket's locks; the rest is immutable or atomic.
 unsafe impl Send for TcpSock {}
 // SAFETY: as for `Send`.
@@ -112,10 +132,17 @@ impl WorkItem for TcpSock {
         // SAFETY: the socket is alive while `this` holds its file.
         unsafe { bindings::ovpn_compat_lock_sock(sk) };
         let r = if this.attached.load(Ordering::Relaxed) {
+            // Process context: TCP may sleep for memory here, so that a
+            // send that failed for want of atomic memory goes through.
+            // SAFETY: the socket is locked and attached (`saved` is set).
+            unsafe { this.may_sleep(true) };
             // SAFETY: the socket is locked.
-            unsafe { this.push_locked() }
+            let r = unsafe { this.push_locked() };
+            // SAFETY: as above.
+            unsafe { this.may_sleep(false) };
+            r
         } else {
-            Ok(())
+            Ok(Pushed::Done)
         };
         // SAFETY: locked above.
         unsafe { bindings::release_sock(sk) };
@@ -177,8 +204,9 @@ impl TcpSock {
         }
     }
 
-    /// Queues `skb` (an OpenVPN packet) to be sent as one frame.  Callable
-    /// from softirq context.
+    /// Sends `skb` (an OpenVPN packet) as one frame, now if no process
+    /// owns the socket, else when its owner releases it.  Callable from
+    /// softirq context.
     pub(crate) fn send(self: &Arc<Self>, mut skb: SkBuff) -> Result {
         if !self.attached.load(Ordering::Relaxed) {
             return Err(ENOTCONN);
@@ -191,8 +219,41 @@ impl TcpSock {
         skb.push(framing::PREFIX_LEN)?.copy_from_slice(&prefix);
         // SAFETY: the queue is initialised; it takes the skb.
         unsafe { bindings::skb_queue_tail(self.tx_q.get(), skb.into_raw()) };
-        self.kick();
+        let sk = self.sock.sk();
+        // SAFETY: the socket is alive while `self` holds its file.
+        if !unsafe { bindings::ovpn_compat_tcp_lock_unowned(sk) } {
+            // The owner's `release_sock` sends it (`release_cb`).
+            return Ok(());
+        }
+        // SAFETY: the spinlock is held and no process owns the socket,
+        // which is what `push_locked` needs.
+        let r = unsafe { self.push_locked() };
+        // SAFETY: locked above.
+        unsafe { bindings::ovpn_compat_tcp_unlock_unowned(sk) };
+        self.after_atomic_push(r);
         Ok(())
+    }
+
+    /// Deals with the outcome of a push from atomic context.
+    fn after_atomic_push(&self, r: Result<Pushed>) {
+        match r {
+            Err(_) => self.fail(TcpFailure::Send),
+            // Nothing else would resume (no write-space callback comes for
+            // a socket with room): the work retries, allowed to sleep.
+            Ok(Pushed::NoMemory) => arc_of(self).kick(),
+            Ok(_) => {}
+        }
+    }
+
+    /// Lets the socket's allocations sleep (`on`) or makes them atomic.
+    ///
+    /// # Safety
+    ///
+    /// The socket must be owned by the caller (`lock_sock`), in process
+    /// context for `on`, and attached.
+    unsafe fn may_sleep(&self, on: bool) {
+        // SAFETY: per the contract; `saved` is set while attached.
+        unsafe { bindings::ovpn_compat_tcp_may_sleep(self.sock.sk(), self.saved.get(), on) };
     }
 
     /// Makes the sending work run (unless it is queued already).
@@ -204,12 +265,13 @@ impl TcpSock {
     }
 
     /// Sends the partly sent frame, then the queued ones, until the socket
-    /// has no more room (the write-space callback resumes then).
+    /// has no more room (the write-space callback resumes then) or memory
+    /// ran out.
     ///
     /// # Safety
     ///
-    /// The socket must be locked.
-    unsafe fn push_locked(&self) -> Result {
+    /// The socket must be locked (see the invariant of `partial`).
+    unsafe fn push_locked(&self) -> Result<Pushed> {
         let sk = self.sock.sk();
         // SAFETY: the socket is locked, which gives exclusive access
         // (invariant).
@@ -221,13 +283,13 @@ impl TcpSock {
                 // ours.
                 let next = unsafe { SkBuff::from_raw(bindings::skb_dequeue(self.tx_q.get())) };
                 let Some(next) = next else {
-                    return Ok(());
+                    return Ok(Pushed::Done);
                 };
                 part.skb = Some(next);
                 part.sent = 0;
             }
             let Some(skb) = part.skb.as_ref() else {
-                return Ok(());
+                return Ok(Pushed::Done);
             };
             let left = skb.len() - part.sent;
             // Another frame waiting: TCP may hold this one back to fill a
@@ -246,9 +308,15 @@ impl TcpSock {
                 )
             };
             if r == 0 || r == -(bindings::EAGAIN as c_int) {
-                // No room: the write-space callback resumes.
+                // No room: the write-space callback resumes.  With room,
+                // TCP ran out of memory, and no callback will come.
                 self.blocked.store(true, Ordering::Relaxed);
-                return Ok(());
+                // SAFETY: the socket is locked.
+                return Ok(if unsafe { bindings::ovpn_compat_tcp_has_room(sk) } {
+                    Pushed::NoMemory
+                } else {
+                    Pushed::Full
+                });
             }
             if r < 0 {
                 part.skb = None;
@@ -620,10 +688,14 @@ unsafe extern "C" fn sendmsg(
         -(bindings::EAGAIN as c_int)
     } else {
         let mut err = 0;
+        // The caller's process context: allocations may sleep.
+        // SAFETY: locked above, by a process; `saved` is set while the
+        // user data is.
+        unsafe { ts.may_sleep(true) };
         // SAFETY: copies `len` bytes from the caller's message.
         let skb = unsafe { bindings::ovpn_compat_skb_from_msg(sk, msg, len, &mut err) };
         // SAFETY: a new skb is ours.
-        match unsafe { SkBuff::from_raw(skb) } {
+        let r = match unsafe { SkBuff::from_raw(skb) } {
             None => err,
             Some(skb) => {
                 // SAFETY: the socket is locked.
@@ -635,11 +707,14 @@ unsafe extern "C" fn sendmsg(
                 };
                 // SAFETY: the socket is locked.
                 match unsafe { ts.push_locked() } {
-                    Ok(()) => len as c_int,
+                    Ok(_) => len as c_int,
                     Err(e) => e.to_errno(),
                 }
             }
-        }
+        };
+        // SAFETY: as above.
+        unsafe { ts.may_sleep(false) };
+        r
     };
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };
@@ -661,6 +736,26 @@ unsafe extern "C" fn sock_is_readable(sk: *mut bindings::sock) -> bool {
     }
 }
 
+/// `release_cb` of an attached socket: its owner is releasing it (from
+/// `release_sock`, with its spinlock held and BHs disabled); the frames
+/// queued meanwhile go out, then TCP's own deferred work runs.
+///
+/// # Safety
+///
+/// Called by the socket layer with a live socket its caller owns.
+unsafe extern "C" fn release_cb(sk: *mut bindings::sock) {
+    // SAFETY: the caller owns the socket, so it is locked.
+    if let Some(ts) = unsafe { locked_sock_of(sk) } {
+        if ts.attached.load(Ordering::Relaxed) {
+            // SAFETY: owned by the caller, whose release this is.
+            let r = unsafe { ts.push_locked() };
+            ts.after_atomic_push(r);
+        }
+    }
+    // SAFETY: the socket is live.
+    unsafe { bindings::ovpn_compat_tcp_orig_release_cb(sk) };
+}
+
 /// The callbacks of the sockets taken over.
 struct Ops(bindings::ovpn_compat_tcp_ops);
 
@@ -680,6 +775,7 @@ static OPS: Ops = Ops({
     o.recvmsg = Some(recvmsg);
     o.sendmsg = Some(sendmsg);
     o.sock_is_readable = Some(sock_is_readable);
+    o.release_cb = Some(release_cb);
     o
 });
 
