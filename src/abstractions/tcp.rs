@@ -27,7 +27,7 @@ use super::wq;
 use crate::proto::tcp as framing;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
@@ -39,6 +39,11 @@ use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 /// Frames waiting in one direction (to the socket, or to userspace) at
 /// most; more are dropped.
 const QUEUE_MAX: u32 = 1024;
+
+/// Times in a row the work item requeues itself when TCP found no memory
+/// even with sleeping allocations; after that, the next frame sent (a
+/// packet, or at the latest a keepalive ping) retries.
+const NOMEM_RETRIES: u32 = 8;
 
 /// Why a connection ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,6 +114,8 @@ pub(crate) struct TcpSock {
     failed: AtomicBool,
     /// Set when the socket had no room for what is pending.
     blocked: AtomicBool,
+    /// The work item's requeues in a row for want of memory.
+    nomem_retries: AtomicU32,
     #[pin]
     tx_work: Work<TcpSock>,
 }
@@ -134,20 +141,22 @@ impl WorkItem for TcpSock {
         let r = if this.attached.load(Ordering::Relaxed) {
             // Process context: TCP may sleep for memory here, so that a
             // send that failed for want of atomic memory goes through.
-            // SAFETY: the socket is locked and attached (`saved` is set).
-            unsafe { this.may_sleep(true) };
-            // SAFETY: the socket is locked.
-            let r = unsafe { this.push_locked() };
-            // SAFETY: as above.
-            unsafe { this.may_sleep(false) };
-            r
+            // SAFETY: the socket is locked by this process and attached,
+            // which covers `sleeping` and `push_locked` alike.
+            unsafe { this.sleeping(|| this.push_locked()) }
         } else {
             Ok(Pushed::Done)
         };
         // SAFETY: locked above.
         unsafe { bindings::release_sock(sk) };
-        if r.is_err() {
-            this.fail(TcpFailure::Send);
+        match r {
+            Err(_) => this.fail(TcpFailure::Send),
+            Ok(Pushed::NoMemory) => {
+                if this.nomem_retries.fetch_add(1, Ordering::Relaxed) < NOMEM_RETRIES {
+                    this.kick();
+                }
+            }
+            Ok(_) => this.nomem_retries.store(0, Ordering::Relaxed),
         }
     }
 }
@@ -176,6 +185,7 @@ impl TcpSock {
                 attached: AtomicBool::new(false),
                 failed: AtomicBool::new(false),
                 blocked: AtomicBool::new(false),
+                nomem_retries: AtomicU32::new(0),
                 tx_work <- new_work!("ovpn_dco::tcp_tx"),
             }? Error),
             GFP_KERNEL,
@@ -245,15 +255,20 @@ impl TcpSock {
         }
     }
 
-    /// Lets the socket's allocations sleep (`on`) or makes them atomic.
+    /// Runs `f` with the socket's allocations allowed to sleep, then makes
+    /// them atomic again (as the driver's sends from softirq need).
     ///
     /// # Safety
     ///
-    /// The socket must be owned by the caller (`lock_sock`), in process
-    /// context for `on`, and attached.
-    unsafe fn may_sleep(&self, on: bool) {
+    /// The socket must be attached and owned by the caller (`lock_sock`),
+    /// which runs in process context, for the whole call.
+    unsafe fn sleeping<R>(&self, f: impl FnOnce() -> R) -> R {
         // SAFETY: per the contract; `saved` is set while attached.
-        unsafe { bindings::ovpn_compat_tcp_may_sleep(self.sock.sk(), self.saved.get(), on) };
+        unsafe { bindings::ovpn_compat_tcp_may_sleep(self.sock.sk(), self.saved.get(), true) };
+        let r = f();
+        // SAFETY: as above.
+        unsafe { bindings::ovpn_compat_tcp_may_sleep(self.sock.sk(), self.saved.get(), false) };
+        r
     }
 
     /// Makes the sending work run (unless it is queued already).
@@ -687,38 +702,48 @@ unsafe extern "C" fn sendmsg(
         // A frame is half sent: try again when the socket has room.
         -(bindings::EAGAIN as c_int)
     } else {
-        let mut err = 0;
         // The caller's process context: allocations may sleep.
-        // SAFETY: locked above, by a process; `saved` is set while the
-        // user data is.
-        unsafe { ts.may_sleep(true) };
-        // SAFETY: copies `len` bytes from the caller's message.
-        let skb = unsafe { bindings::ovpn_compat_skb_from_msg(sk, msg, len, &mut err) };
-        // SAFETY: a new skb is ours.
-        let r = match unsafe { SkBuff::from_raw(skb) } {
-            None => err,
-            Some(skb) => {
-                // SAFETY: the socket is locked.
-                unsafe {
-                    (*ts.partial.get()) = Partial {
-                        skb: Some(skb),
-                        sent: 0,
-                    }
-                };
-                // SAFETY: the socket is locked.
-                match unsafe { ts.push_locked() } {
-                    Ok(_) => len as c_int,
-                    Err(e) => e.to_errno(),
-                }
-            }
-        };
-        // SAFETY: as above.
-        unsafe { ts.may_sleep(false) };
-        r
+        // SAFETY: locked above, by the calling process; the user data is
+        // set, so the socket is attached.
+        unsafe { ts.sleeping(|| user_frame(ts, sk, msg, len)) }
     };
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };
     ret
+}
+
+/// Sends `len` bytes of `msg` from userspace as one frame; the byte count
+/// or an errno.
+///
+/// # Safety
+///
+/// The socket must be locked by the caller, attached to `ts`, with no
+/// frame half sent; `msg` is the caller's message of at least `len` bytes.
+unsafe fn user_frame(
+    ts: &TcpSock,
+    sk: *mut bindings::sock,
+    msg: *mut bindings::msghdr,
+    len: usize,
+) -> c_int {
+    let mut err = 0;
+    // SAFETY: copies `len` bytes from the caller's message.
+    let skb = unsafe { bindings::ovpn_compat_skb_from_msg(sk, msg, len, &mut err) };
+    // SAFETY: a new skb is ours.
+    let Some(skb) = (unsafe { SkBuff::from_raw(skb) }) else {
+        return err;
+    };
+    // SAFETY: the socket is locked (invariant of `partial`).
+    unsafe {
+        (*ts.partial.get()) = Partial {
+            skb: Some(skb),
+            sent: 0,
+        }
+    };
+    // SAFETY: the socket is locked.
+    match unsafe { ts.push_locked() } {
+        Ok(_) => len as c_int,
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// `sock_is_readable` of an attached socket (for `poll`).

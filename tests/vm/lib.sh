@@ -274,12 +274,15 @@ iperf_bps() {
 }
 
 # Counters of the device tun0 in namespace $1 (`ethtool -S`, which shows
-# the module's drop counters): drop_stat prints counter $2; nonzero_drops
-# prints every drop counter that is not zero, on one line; nonzero_stats
-# every counter that is not zero.
+# the module's drop counters): drop_stat prints counter $2; nonzero_stats
+# prints, on one line, every counter that is not zero, or with $2 those
+# whose name matches the awk pattern $2 (nonzero_drops: the drop counters).
 drop_stat() { ip netns exec "$1" ethtool -S tun0 | awk -v k="$2:" '$1 == k {print $2}'; }
-nonzero_stats() { ip netns exec "$1" ethtool -S tun0 2>/dev/null | awk '$2 != 0 && $1 != "NIC"' | xargs; }
-nonzero_drops() { ip netns exec "$1" ethtool -S tun0 2>/dev/null | awk '$2 != 0 && $1 ~ /drop/' | xargs; }
+nonzero_stats() {
+	ip netns exec "$1" ethtool -S tun0 2>/dev/null |
+		awk -v re="${2:-.}" '$2 != 0 && $1 != "NIC" && $1 ~ re' | xargs
+}
+nonzero_drops() { nonzero_stats "$1" drop; }
 # The value of counter $1 in a get_peer line $2.
 field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<" $2"; }
 # GET_PEER of peer 1 on tun0 in namespace $1.
