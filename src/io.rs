@@ -43,8 +43,12 @@ pub(crate) enum Reason {
     RxBadAuth,
     /// RX: replayed or too old packet id.
     RxReplay,
-    /// RX: malformed packet (too short, not IP, wrong sender).
+    /// RX: malformed packet (too short, not IP).
     RxMalformed,
+    /// RX: an MP peer's packet whose inner source does not route back to
+    /// that peer (the reverse-path check), e.g. a spoofed address, or an
+    /// IPv6 link-local router solicitation of the client's device.
+    RxReversePath,
     /// TX: no peer for the destination.
     TxNoPeer,
     /// TX: no key, or the key's packet ids are used up.
@@ -62,6 +66,7 @@ impl Reason {
                 | Reason::RxBadAuth
                 | Reason::RxReplay
                 | Reason::RxMalformed
+                | Reason::RxReversePath
         )
     }
 }
@@ -79,6 +84,7 @@ impl DropStats {
         c"rx_drop_bad_auth",
         c"rx_drop_replay",
         c"rx_drop_malformed",
+        c"rx_drop_reverse_path",
         c"tx_drop_no_peer",
         c"tx_drop_no_key",
         c"tx_drop_error",
@@ -533,7 +539,7 @@ impl AeadJob for RxJob {
             if !from_peer(ovpn, peer, &skb, proto) {
                 // Reverse-path check: the inner source must route to the
                 // sender.
-                dropped(dev, Reason::RxMalformed);
+                dropped(dev, Reason::RxReversePath);
                 return;
             }
             // Authentic, fresh and plausible: the peer may have moved.

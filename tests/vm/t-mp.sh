@@ -142,10 +142,10 @@ t_mp_reverse_path() {
 	check "server reaches it" 'grep -q "2 received" <<<"$out"' || return 1
 	# Client 2 claims client 1's VPN address as its source: dropped.
 	local m0 m1
-	m0=$(drop_stat srv rx_drop_malformed)
+	m0=$(drop_stat srv rx_drop_reverse_path)
 	ip -n c2 addr add 5.5.5.2/32 dev lo
 	out=$(ip netns exec c2 ping -c 2 -W 1 -I 5.5.5.2 5.5.5.1)
-	m1=$(drop_stat srv rx_drop_malformed)
+	m1=$(drop_stat srv rx_drop_reverse_path)
 	echo "reverse-path drops $m0 -> $m1"
 	# (The count may grow by more than the 2 pings: the clients' own IPv6
 	# router solicitations, from link-local sources no route gives them,
