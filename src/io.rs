@@ -13,6 +13,7 @@ use crate::abstractions::rtnl::driver_data;
 use crate::abstractions::skb::SkBuff;
 use crate::abstractions::tcp::{TcpFailure, TcpHandler, TcpSock};
 use crate::abstractions::udp::{UdpRecv, UdpSock};
+use crate::abstractions::wq;
 use crate::crypto::KeySlot;
 use crate::netdev::{Mode, Ovpn, OvpnLink};
 use crate::peer::{count, HeldRx, Peer, PeerSock};
@@ -49,6 +50,8 @@ pub(crate) enum Reason {
     /// that peer (the reverse-path check), e.g. a spoofed address, or an
     /// IPv6 link-local router solicitation of the client's device.
     RxReversePath,
+    /// RX: the peer's queue of packets to decrypt is full.
+    RxBacklog,
     /// TX: no peer for the destination.
     TxNoPeer,
     /// TX: no key, or the key's packet ids are used up.
@@ -67,6 +70,7 @@ impl Reason {
                 | Reason::RxReplay
                 | Reason::RxMalformed
                 | Reason::RxReversePath
+                | Reason::RxBacklog
         )
     }
 }
@@ -85,6 +89,7 @@ impl DropStats {
         c"rx_drop_replay",
         c"rx_drop_malformed",
         c"rx_drop_reverse_path",
+        c"rx_drop_backlog",
         c"tx_drop_no_peer",
         c"tx_drop_no_key",
         c"tx_drop_error",
@@ -396,16 +401,76 @@ fn tcp_failed(sock: &TcpSock, why: TcpFailure) {
     }
 }
 
-/// Decrypts a DATA_V2 packet (`skb` at its first byte) from `peer` with
+/// Received packets a peer's RX queue holds at most; more are dropped.
+const RX_QUEUE_MAX: usize = 1024;
+/// Packets the RX work decrypts before it lets other work run.
+const RX_BUDGET: usize = 64;
+
+/// Takes a DATA_V2 packet (`skb` at its first byte) from `peer`, sent with
 /// key `key_id`; `from` is the outer source and local address of a UDP
-/// packet (for float).
-fn rx_packet(peer: Arc<Peer>, skb: SkBuff, key_id: u8, from: Option<(SockAddr, IpAddr)>) {
+/// packet (for float).  A single packet is decrypted at once; in a burst
+/// it joins the peer's RX queue, whose work decrypts it (see `RxSteer`).
+/// The work runs on the module's unbound workqueue, so that the scheduler
+/// can put it on another CPU than the one busy receiving (and, over veth
+/// or on a router, sending): decryption and the inner stack's receive
+/// path then run in parallel with the outer path, in order for each peer.
+fn rx_packet(peer: Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAddr, IpAddr)>) {
     count(
         &peer.stats.link_rx_bytes,
         &peer.stats.link_rx_packets,
         skb.len(),
     );
-    rx_decrypt(peer, skb, key_id, from);
+    if !peer.rx_steer.steer(now_ms()) {
+        rx_decrypt(peer, skb, key_id, from);
+        return;
+    }
+    if peer.rx_q.len() >= RX_QUEUE_MAX {
+        dropped(peer.dev(), Reason::RxBacklog);
+        return;
+    }
+    // Kept past this softirq: no borrowed route (the outer headers stay,
+    // for float).
+    skb.detach();
+    peer.rx_q.push(skb);
+    if let Some(q) = wq::queue() {
+        // Already queued: it will find the packet.
+        let _ = q.enqueue(peer);
+    }
+}
+
+/// The RX work of `peer`: decrypts what its queue holds, a budget at a
+/// time, with BHs disabled as the data path expects.
+pub(crate) fn rx_drain(peer: Arc<Peer>) {
+    let udp = matches!(peer.sock(), PeerSock::Udp(_));
+    with_bh_disabled(|| {
+        for _ in 0..RX_BUDGET {
+            let Some(skb) = peer.rx_q.pop() else {
+                return;
+            };
+            // The header was checked when the packet was queued.
+            let Some(&b0) = skb.head().first() else {
+                dropped(peer.dev(), Reason::RxMalformed);
+                continue;
+            };
+            let key_id = b0 & wire::KEY_ID_MAX;
+            // The outer addresses, for float: the headers are still there.
+            let from = udp.then(|| skb.udp_addrs());
+            rx_decrypt(peer.clone(), skb, key_id, from);
+        }
+    });
+    if peer.rx_q.len() == 0 {
+        // Packets that arrive from here on may be decrypted at once; those
+        // queued before this second look are seen by it.
+        peer.rx_steer.idle();
+        if peer.rx_q.len() == 0 {
+            return;
+        }
+        peer.rx_steer.resume();
+    }
+    // More to do (the budget ran out, or packets came meanwhile).
+    if let Some(q) = wq::queue() {
+        let _ = q.enqueue(peer);
+    }
 }
 
 /// Decrypts a DATA_V2 packet from `peer` (counted already), or holds it

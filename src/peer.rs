@@ -11,7 +11,7 @@
 use crate::abstractions::genl::{Context, GenlMsg, MsgWriter};
 use crate::abstractions::netdev::{now_ms, NetDevice};
 use crate::abstractions::rcu::RcuPtr;
-use crate::abstractions::skb::SkBuff;
+use crate::abstractions::skb::{SkBuff, SkbQueue};
 use crate::abstractions::socket::{Socket, Transport};
 use crate::abstractions::tcp::{TcpSock, TcpTunnel};
 use crate::abstractions::udp::{DstCache, UdpSock, UdpTunnel};
@@ -19,12 +19,14 @@ use crate::crypto::Keys;
 use crate::io::OvpnUdp;
 use crate::proto::hold::Hold;
 use crate::proto::sockaddr::{IpAddr, SockAddr};
+use crate::proto::steer::RxSteer;
 use crate::proto::uapi;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 use kernel::sync::rcu::Guard;
 use kernel::sync::{new_spinlock, Arc, SpinLock};
+use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
 /// Traffic counters of a peer (see `OVPN_GET_PEER_RESP_ATTR_*`).
 #[derive(Default)]
@@ -108,6 +110,27 @@ pub(crate) struct Peer {
     /// with bottom halves disabled: the data path takes it in softirq).
     #[pin]
     pub(crate) held: SpinLock<Hold<HeldRx>>,
+    /// Received data packets (at their DATA_V2 header) waiting for the
+    /// peer's RX work, which decrypts them in order on a CPU other than
+    /// the one that received them (see `io::rx_packet`).
+    #[pin]
+    pub(crate) rx_q: SkbQueue,
+    /// Whether received packets go through `rx_q` or are decrypted at once.
+    pub(crate) rx_steer: RxSteer,
+    #[pin]
+    rx_work: Work<Peer>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for Peer { self.rx_work }
+}
+
+impl WorkItem for Peer {
+    type Pointer = Arc<Peer>;
+
+    fn run(this: Arc<Peer>) {
+        crate::io::rx_drain(this);
+    }
 }
 
 /// A received data packet waiting for its key (see `proto::hold`).
@@ -178,6 +201,9 @@ impl Peer {
                 dst_cache <- DstCache::new(),
                 stats: PeerStats::default(),
                 held <- new_spinlock!(Hold::new(), "ovpn_dco::Peer::held"),
+                rx_q <- SkbQueue::new(),
+                rx_steer: RxSteer::default(),
+                rx_work <- new_work!("ovpn_dco::Peer::rx_work"),
             }? Error),
             GFP_KERNEL,
         )

@@ -297,3 +297,59 @@ impl Drop for SkBuff {
         unsafe { bindings::ovpn_compat_kfree_skb(self.ptr.as_ptr()) };
     }
 }
+
+/// A FIFO of owned skbs with its own lock (`struct sk_buff_head`), usable
+/// from any context; what is left in it is freed on drop.
+///
+/// # Invariants
+///
+/// `inner` is an initialised queue holding skbs it owns.
+#[pin_data(PinnedDrop)]
+pub(crate) struct SkbQueue {
+    #[pin]
+    inner: kernel::types::Opaque<bindings::sk_buff_head>,
+}
+
+// SAFETY: the queue has its own spinlock (irq-safe); the skbs in it are
+// owned and may move between threads.
+unsafe impl Send for SkbQueue {}
+// SAFETY: as for `Send`: every operation takes the queue's lock.
+unsafe impl Sync for SkbQueue {}
+
+impl SkbQueue {
+    /// An initialiser for an empty queue.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            // SAFETY: initialises an empty queue in place.
+            inner <- kernel::types::Opaque::ffi_init(|q| unsafe {
+                bindings::ovpn_compat_skb_queue_init(q)
+            }),
+        })
+    }
+
+    /// Appends `skb`.
+    pub(crate) fn push(&self, skb: SkBuff) {
+        // SAFETY: initialised (invariant); the queue takes the skb.
+        unsafe { bindings::skb_queue_tail(self.inner.get(), skb.into_raw()) };
+    }
+
+    /// Takes the first skb, if any.
+    pub(crate) fn pop(&self) -> Option<SkBuff> {
+        // SAFETY: initialised (invariant); a dequeued skb is ours.
+        unsafe { SkBuff::from_raw(bindings::skb_dequeue(self.inner.get())) }
+    }
+
+    /// The number of skbs queued (a snapshot).
+    pub(crate) fn len(&self) -> usize {
+        // SAFETY: initialised (invariant); reads the length without the lock.
+        unsafe { bindings::ovpn_compat_skb_queue_len(self.inner.get()) as usize }
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for SkbQueue {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: initialised (invariant) and no longer shared.
+        unsafe { bindings::ovpn_compat_skb_queue_purge(self.inner.get()) };
+    }
+}

@@ -15,6 +15,7 @@ pub mod hold;
 pub mod netdev;
 pub mod pktid;
 pub mod sockaddr;
+pub mod steer;
 pub mod tcp;
 pub mod uapi;
 pub mod wire;
