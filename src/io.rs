@@ -76,12 +76,18 @@ impl Reason {
 }
 
 /// Why packets were dropped, per device (beyond the stats64 totals): one
-/// counter per [`Reason`].
+/// counter per [`Reason`]; then the packets that went through a peer's RX
+/// work rather than being decrypted where they arrived (`rx_queued`).
 #[derive(Default)]
 pub(crate) struct DropStats([AtomicU64; DropStats::NAMES.len()]);
 
+/// The index of `rx_queued` in [`DropStats`].
+const RX_QUEUED: usize = Reason::TxError as usize + 1;
+const _: () = assert!(DropStats::NAMES.len() == RX_QUEUED + 1);
+
 impl DropStats {
-    /// The counters' names for `ethtool -S`, in [`Reason`] order.
+    /// The counters' names for `ethtool -S`, in [`Reason`] order, then
+    /// `rx_queued`.
     pub(crate) const NAMES: &'static [&'static CStr] = &[
         c"rx_drop_no_peer",
         c"rx_drop_no_key",
@@ -93,6 +99,7 @@ impl DropStats {
         c"tx_drop_no_peer",
         c"tx_drop_no_key",
         c"tx_drop_error",
+        c"rx_queued",
     ];
 
     /// Reads the counters into `out`.
@@ -442,11 +449,13 @@ fn rx_packet(peer: Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAdd
 /// time, with BHs disabled as the data path expects.
 pub(crate) fn rx_drain(peer: Arc<Peer>) {
     let udp = matches!(peer.sock(), PeerSock::Udp(_));
+    let mut n = 0u64;
     with_bh_disabled(|| {
         for _ in 0..RX_BUDGET {
             let Some(skb) = peer.rx_q.pop() else {
                 return;
             };
+            n += 1;
             // The header was checked when the packet was queued.
             let Some(&b0) = skb.head().first() else {
                 dropped(peer.dev(), Reason::RxMalformed);
@@ -458,6 +467,9 @@ pub(crate) fn rx_drain(peer: Arc<Peer>) {
             rx_decrypt(peer.clone(), skb, key_id, from);
         }
     });
+    if let Some(ovpn) = driver_data::<OvpnLink>(peer.dev()) {
+        ovpn.drops().0[RX_QUEUED].fetch_add(n, Ordering::Relaxed);
+    }
     if peer.rx_q.len() == 0 {
         // Packets that arrive from here on may be decrypted at once; those
         // queued before this second look are seen by it.
