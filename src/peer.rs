@@ -117,6 +117,7 @@ pub(crate) struct Peer {
     pub(crate) rx_q: SkbQueue,
     /// Whether received packets go through `rx_q` or are decrypted at once.
     pub(crate) rx_steer: RxSteer,
+    /// The RX work: drains `rx_q` (`io::rx_drain`).
     #[pin]
     rx_work: Work<Peer>,
 }
