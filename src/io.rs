@@ -427,7 +427,10 @@ fn rx_packet(peer: Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAdd
         &peer.stats.link_rx_packets,
         skb.len(),
     );
-    if !peer.rx_steer.steer(now_ms()) {
+    if !peer
+        .rx_steer
+        .steer(now_ms(), crate::module_parameters::rx_burst.value())
+    {
         rx_decrypt(peer, skb, key_id, from);
         return;
     }

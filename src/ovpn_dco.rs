@@ -29,6 +29,12 @@ module! {
     description: "OpenVPN data channel offload (ovpn-dco)",
     license: "GPL",
     alias: ["rtnl-link-ovpn-dco", "net-pf-16-proto-16-family-ovpn-dco-v2"],
+    params: {
+        rx_burst: u32 {
+            default: crate::proto::steer::STEER_BURST,
+            description: "A peer's received packet is decrypted by the peer's RX work (on another CPU, in order) when it arrives in the same millisecond as this many packets before it; 0: every packet; 4294967295: none (all decrypted where they arrive)",
+        },
+    },
 }
 
 /// The module: its registrations, torn down in declaration order.  The

@@ -8,8 +8,9 @@
 //! on a router, the sending one).  A lone packet (a ping, a keepalive, a
 //! request) only loses from it: the work's wake-up adds latency.  So a
 //! packet goes to the work when it is part of a burst (it arrives in the
-//! same millisecond as the [`STEER_BURST`] packets before it), and while
-//! the work has packets, so that no later packet overtakes them.
+//! same millisecond as the `burst` packets before it; by default
+//! [`STEER_BURST`]; 0 sends every packet to the work), and while the work
+//! has packets, so that no later packet overtakes them.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -30,16 +31,17 @@ pub struct RxSteer {
 }
 
 impl RxSteer {
-    /// Whether a packet arriving at `now` (ms) goes to the RX work; if so,
-    /// the work counts as active from here on (the caller queues it).
-    pub fn steer(&self, now: u64) -> bool {
+    /// Whether a packet arriving at `now` (ms) goes to the RX work, given
+    /// the `burst` threshold; if so, the work counts as active from here
+    /// on (the caller queues it).
+    pub fn steer(&self, now: u64, burst_min: u32) -> bool {
         let burst = if self.last_ms.swap(now, Ordering::Relaxed) == now {
             self.burst.fetch_add(1, Ordering::Relaxed).saturating_add(1)
         } else {
             self.burst.store(0, Ordering::Relaxed);
             0
         };
-        if self.active.load(Ordering::Acquire) || burst >= STEER_BURST {
+        if self.active.load(Ordering::Acquire) || burst >= burst_min {
             self.active.store(true, Ordering::Release);
             return true;
         }
@@ -67,14 +69,14 @@ mod tests {
     fn lone_packets_stay_inline() {
         let s = RxSteer::default();
         for t in (1..100).map(|i| i * 20) {
-            assert!(!s.steer(t), "a ping every 20 ms at {t}");
+            assert!(!s.steer(t, STEER_BURST), "a ping every 20 ms at {t}");
         }
     }
 
     #[test]
     fn a_burst_goes_to_the_work_from_its_third_packet() {
         let s = RxSteer::default();
-        let got: Vec<bool> = (0..6).map(|_| s.steer(7)).collect();
+        let got: Vec<bool> = (0..6).map(|_| s.steer(7, STEER_BURST)).collect();
         // The first arrival at 7 ms starts the count (it follows 0 ms).
         assert_eq!(got, [false, false, true, true, true, true]);
     }
@@ -83,21 +85,30 @@ mod tests {
     fn an_active_work_takes_every_packet_until_idle() {
         let s = RxSteer::default();
         for _ in 0..4 {
-            s.steer(5);
+            s.steer(5, STEER_BURST);
         }
         // Much later, a lone packet: the work still has packets.
-        assert!(s.steer(500));
+        assert!(s.steer(500, STEER_BURST));
         s.idle();
-        assert!(!s.steer(1000));
+        assert!(!s.steer(1000, STEER_BURST));
         s.resume();
-        assert!(s.steer(2000));
+        assert!(s.steer(2000, STEER_BURST));
+    }
+
+    #[test]
+    fn threshold_zero_queues_everything() {
+        let s = RxSteer::default();
+        for t in (1..10).map(|i| i * 100) {
+            assert!(s.steer(t, 0));
+            s.idle();
+        }
     }
 
     #[test]
     fn a_new_millisecond_restarts_the_count() {
         let s = RxSteer::default();
         for t in [3, 3, 4, 4, 5, 5, 6] {
-            assert!(!s.steer(t), "two per ms at {t}");
+            assert!(!s.steer(t, STEER_BURST), "two per ms at {t}");
         }
     }
 }
