@@ -104,7 +104,8 @@ step "VM scenarios"
 # minutes of CI's 90: every file's own checks (boot, clean-after,
 # kmemleak), the control plane, the data path's counters, ciphers, replay,
 # tampering, foreign packets, inner IPv6, key rotation and late keys,
-# keepalive expiry, peer and device removal under traffic, the TCP
+# keepalive expiry, peer and device removal under traffic, every
+# packet through the peers' RX work (rx_burst=0), the TCP
 # transport's counters, control frames, broken streams and a bulk
 # transfer without a stall, peer dumps of many messages, MP routing,
 # float, dual stack, the reverse-path check and the undefined peer id,
