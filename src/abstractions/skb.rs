@@ -333,6 +333,12 @@ impl SkbQueue {
         unsafe { bindings::skb_queue_tail(self.inner.get(), skb.into_raw()) };
     }
 
+    /// Puts `skb` back in front, to be taken first.
+    pub(crate) fn push_front(&self, skb: SkBuff) {
+        // SAFETY: initialised (invariant); the queue takes the skb.
+        unsafe { bindings::skb_queue_head(self.inner.get(), skb.into_raw()) };
+    }
+
     /// Takes the first skb, if any.
     pub(crate) fn pop(&self) -> Option<SkBuff> {
         // SAFETY: initialised (invariant); a dequeued skb is ours.
@@ -343,6 +349,17 @@ impl SkbQueue {
     pub(crate) fn len(&self) -> usize {
         // SAFETY: initialised (invariant); reads the length without the lock.
         unsafe { bindings::ovpn_compat_skb_queue_len(self.inner.get()) as usize }
+    }
+
+    /// Whether the queue is empty (a snapshot).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Frees every skb queued.
+    pub(crate) fn purge(&self) {
+        // SAFETY: initialised (invariant); takes the lock, frees owned skbs.
+        unsafe { bindings::ovpn_compat_skb_queue_purge(self.inner.get()) };
     }
 }
 

@@ -21,7 +21,7 @@
 
 use super::bindings;
 use super::netdev::{with_bh_disabled, NetDevice};
-use super::skb::SkBuff;
+use super::skb::{SkBuff, SkbQueue};
 use super::socket::Socket;
 use super::wq;
 use crate::proto::tcp as framing;
@@ -38,7 +38,7 @@ use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
 /// Frames waiting in one direction (to the socket, or to userspace) at
 /// most; more are dropped.
-const QUEUE_MAX: u32 = 1024;
+const QUEUE_MAX: usize = 1024;
 
 /// Times in a row the work item requeues itself when TCP found no memory
 /// even with sleeping allocations; after that, the next frame sent (a
@@ -86,14 +86,13 @@ struct Partial {
 ///
 /// # Invariants
 ///
-/// - `user_q` and `tx_q` are initialised skb queues, purged on drop.
 /// - `partial` is only accessed with the socket locked: owned by the
 ///   caller (`lock_sock`, or the owner's `release_cb`), or not owned with
 ///   its spinlock held (`ovpn_compat_tcp_lock_unowned`); the two exclude
 ///   each other.
 /// - `strp` and `saved` are initialised while the socket is attached
 ///   (`attached`), which only [`TcpTunnel`] changes.
-#[pin_data(PinnedDrop)]
+#[pin_data]
 pub(crate) struct TcpSock {
     sock: Socket,
     dev: ARef<NetDevice>,
@@ -105,10 +104,10 @@ pub(crate) struct TcpSock {
     saved: Opaque<bindings::ovpn_compat_tcp_saved>,
     /// Frames for userspace.
     #[pin]
-    user_q: Opaque<bindings::sk_buff_head>,
+    user_q: SkbQueue,
     /// Frames for the socket.
     #[pin]
-    tx_q: Opaque<bindings::sk_buff_head>,
+    tx_q: SkbQueue,
     partial: UnsafeCell<Partial>,
     attached: AtomicBool,
     failed: AtomicBool,
@@ -177,10 +176,8 @@ impl TcpSock {
                 handler,
                 strp: Opaque::uninit(),
                 saved: Opaque::uninit(),
-                // SAFETY: initialises an empty queue in place.
-                user_q <- Opaque::ffi_init(|q| unsafe { bindings::ovpn_compat_skb_queue_init(q) }),
-                // SAFETY: as above.
-                tx_q <- Opaque::ffi_init(|q| unsafe { bindings::ovpn_compat_skb_queue_init(q) }),
+                user_q <- SkbQueue::new(),
+                tx_q <- SkbQueue::new(),
                 partial: UnsafeCell::new(Partial { skb: None, sent: 0 }),
                 attached: AtomicBool::new(false),
                 failed: AtomicBool::new(false),
@@ -221,14 +218,12 @@ impl TcpSock {
         if !self.attached.load(Ordering::Relaxed) {
             return Err(ENOTCONN);
         }
-        // SAFETY: the queue is initialised (invariant).
-        if unsafe { bindings::ovpn_compat_skb_queue_len(self.tx_q.get()) } >= QUEUE_MAX {
+        if self.tx_q.len() >= QUEUE_MAX {
             return Err(ENOBUFS);
         }
         let prefix = framing::prefix(skb.len()).ok_or(EMSGSIZE)?;
         skb.push(framing::PREFIX_LEN)?.copy_from_slice(&prefix);
-        // SAFETY: the queue is initialised; it takes the skb.
-        unsafe { bindings::skb_queue_tail(self.tx_q.get(), skb.into_raw()) };
+        self.tx_q.push(skb);
         let sk = self.sock.sk();
         // SAFETY: the socket is alive while `self` holds its file.
         if !unsafe { bindings::ovpn_compat_tcp_lock_unowned(sk) } {
@@ -294,10 +289,7 @@ impl TcpSock {
         self.blocked.store(false, Ordering::Relaxed);
         loop {
             if part.skb.is_none() {
-                // SAFETY: the queue is initialised; the dequeued skb is
-                // ours.
-                let next = unsafe { SkBuff::from_raw(bindings::skb_dequeue(self.tx_q.get())) };
-                let Some(next) = next else {
+                let Some(next) = self.tx_q.pop() else {
                     return Ok(Pushed::Done);
                 };
                 part.skb = Some(next);
@@ -309,8 +301,7 @@ impl TcpSock {
             let left = skb.len() - part.sent;
             // Another frame waiting: TCP may hold this one back to fill a
             // segment (the last frame of the batch pushes them all).
-            // SAFETY: the queue is initialised.
-            let more = unsafe { bindings::ovpn_compat_skb_queue_len(self.tx_q.get()) } > 0;
+            let more = !self.tx_q.is_empty();
             // SAFETY: the socket is locked and the skb valid; this sends
             // `left` bytes from `sent` without blocking.
             let r = unsafe {
@@ -348,30 +339,17 @@ impl TcpSock {
 
     /// Hands a frame (its prefix just pulled) to userspace.
     fn to_user(&self, mut skb: SkBuff) {
-        // SAFETY: the queue is initialised.
-        if unsafe { bindings::ovpn_compat_skb_queue_len(self.user_q.get()) } >= QUEUE_MAX {
+        if self.user_q.len() >= QUEUE_MAX {
             return;
         }
         skb.unpull(framing::PREFIX_LEN);
-        // SAFETY: the queue is initialised; it takes the skb.
-        unsafe { bindings::skb_queue_tail(self.user_q.get(), skb.into_raw()) };
+        self.user_q.push(skb);
         // SAFETY: attached, so `saved` holds the socket's own data-ready
         // callback, which wakes the readers.
         unsafe {
             if let Some(ready) = (*self.saved.get()).data_ready {
                 ready(self.sock.sk());
             }
-        }
-    }
-}
-
-#[pinned_drop]
-impl PinnedDrop for TcpSock {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: the queues are initialised (invariant) and unused now.
-        unsafe {
-            bindings::ovpn_compat_skb_queue_purge(self.user_q.get());
-            bindings::ovpn_compat_skb_queue_purge(self.tx_q.get());
         }
     }
 }
@@ -448,8 +426,7 @@ unsafe extern "C" fn write_space(sk: *mut bindings::sock) {
         }
     }
     // What did not fit may go now.
-    // SAFETY: the queue is initialised.
-    let queued = unsafe { bindings::ovpn_compat_skb_queue_len(ts.tx_q.get()) } > 0;
+    let queued = !ts.tx_q.is_empty();
     if queued || ts.blocked.load(Ordering::Relaxed) {
         arc_of(ts).kick();
     }
@@ -620,9 +597,7 @@ unsafe extern "C" fn recvmsg(
     let mut copied = 0usize;
     let mut err = 0;
     while copied < len {
-        // SAFETY: the queue is initialised; the dequeued skb is ours.
-        let Some(mut skb) = (unsafe { SkBuff::from_raw(bindings::skb_dequeue(ts.user_q.get())) })
-        else {
+        let Some(mut skb) = ts.user_q.pop() else {
             break;
         };
         let n = skb.len().min(len - copied);
@@ -630,8 +605,7 @@ unsafe extern "C" fn recvmsg(
         let r = unsafe { bindings::ovpn_compat_skb_copy_to_msg(skb.as_ptr(), 0, msg, n as c_int) };
         if r < 0 {
             err = r;
-            // SAFETY: the queue is initialised; it takes the skb back.
-            unsafe { bindings::skb_queue_head(ts.user_q.get(), skb.into_raw()) };
+            ts.user_q.push_front(skb);
             break;
         }
         copied += n;
@@ -639,8 +613,7 @@ unsafe extern "C" fn recvmsg(
             // The rest is for the next read.
             let rest = skb.len() - n;
             if skb.window(n, rest).is_ok() {
-                // SAFETY: as above.
-                unsafe { bindings::skb_queue_head(ts.user_q.get(), skb.into_raw()) };
+                ts.user_q.push_front(skb);
             }
             break;
         }
@@ -755,8 +728,7 @@ unsafe extern "C" fn sock_is_readable(sk: *mut bindings::sock) -> bool {
     let g = rcu::read_lock();
     // SAFETY: called with a live socket.
     match unsafe { sock_of(sk, &g) } {
-        // SAFETY: the queue is initialised.
-        Some(ts) => (unsafe { bindings::ovpn_compat_skb_queue_len(ts.user_q.get()) }) > 0,
+        Some(ts) => !ts.user_q.is_empty(),
         None => false,
     }
 }
@@ -876,9 +848,9 @@ impl Drop for TcpTunnel {
             bindings::ovpn_compat_lock_sock(sk);
             *ts.partial.get() = Partial { skb: None, sent: 0 };
             bindings::release_sock(sk);
-            bindings::ovpn_compat_skb_queue_purge(ts.tx_q.get());
-            bindings::ovpn_compat_skb_queue_purge(ts.user_q.get());
         }
+        ts.tx_q.purge();
+        ts.user_q.purge();
         // SAFETY: the user data's reference (invariant), no longer
         // reachable by anyone after the grace period.
         drop(unsafe { Arc::from_raw(Arc::as_ptr(&self.sock)) });
