@@ -442,8 +442,14 @@ fn rx_packet(peer: Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAdd
     // for float).
     skb.detach();
     peer.rx_q.push(skb);
+    rx_kick(peer);
+}
+
+/// Queues the RX work of `peer` on the module's unbound workqueue; if it
+/// is queued already, that run finds the packets.  Every packet pushed to
+/// `rx_q` is followed by this, so none is left without a run.
+fn rx_kick(peer: Arc<Peer>) {
     if let Some(q) = wq::queue() {
-        // Already queued: it will find the packet.
         let _ = q.enqueue(peer);
     }
 }
@@ -473,18 +479,9 @@ pub(crate) fn rx_drain(peer: Arc<Peer>) {
     if let Some(ovpn) = driver_data::<OvpnLink>(peer.dev()) {
         ovpn.drops().0[RX_QUEUED].fetch_add(n, Ordering::Relaxed);
     }
-    if peer.rx_q.len() == 0 {
-        // Packets that arrive from here on may be decrypted at once; those
-        // queued before this second look are seen by it.
-        peer.rx_steer.idle();
-        if peer.rx_q.len() == 0 {
-            return;
-        }
-        peer.rx_steer.resume();
-    }
-    // More to do (the budget ran out, or packets came meanwhile).
-    if let Some(q) = wq::queue() {
-        let _ = q.enqueue(peer);
+    // More to do (the budget ran out, or packets came meanwhile)?
+    if peer.rx_steer.batch_done(|| peer.rx_q.is_empty()) {
+        rx_kick(peer);
     }
 }
 

@@ -33,31 +33,55 @@ pub struct RxSteer {
 impl RxSteer {
     /// Whether a packet arriving at `now` (ms) goes to the RX work, given
     /// the `burst` threshold; if so, the work counts as active from here
-    /// on (the caller queues it).
+    /// on (the caller queues the packet, then the work).
+    ///
+    /// Every packet of a peer passes here, so the common cases take no
+    /// read-modify-write: an active work is one load, a lone packet two
+    /// loads and two stores.  Contexts receiving the same peer at once may
+    /// miscount a burst by a packet; that only moves the threshold.
     pub fn steer(&self, now: u64, burst_min: u32) -> bool {
-        let burst = if self.last_ms.swap(now, Ordering::Relaxed) == now {
+        if self.active.load(Ordering::Acquire) {
+            return true;
+        }
+        let burst = if self.last_ms.load(Ordering::Relaxed) == now {
             self.burst.fetch_add(1, Ordering::Relaxed).saturating_add(1)
         } else {
+            self.last_ms.store(now, Ordering::Relaxed);
             self.burst.store(0, Ordering::Relaxed);
             0
         };
-        if self.active.load(Ordering::Acquire) || burst >= burst_min {
+        if burst >= burst_min {
             self.active.store(true, Ordering::Release);
             return true;
         }
         false
     }
 
-    /// The RX work found its queue empty after a batch: packets may be
-    /// decrypted at once again.  The work must look at its queue once more
-    /// after this, and call [`RxSteer::resume`] if it finds packets.
-    pub fn idle(&self) {
-        self.active.store(false, Ordering::Release);
+    /// The RX work ends a batch; `empty` tells whether its queue is empty
+    /// now.  Returns whether the work must run again: packets were left,
+    /// or arrived while it went idle.  When it returns false, packets may
+    /// be decrypted at once again.
+    ///
+    /// The queue is looked at twice: once before going idle, and once
+    /// after, for packets steered to the work just before it went idle,
+    /// so that they are not overtaken by later packets decrypted at once.
+    /// (A packet queued after the second look is not lost either way:
+    /// every queued packet is followed by queueing the work.)
+    pub fn batch_done(&self, empty: impl Fn() -> bool) -> bool {
+        if !empty() {
+            return true;
+        }
+        self.active.store(false, Ordering::SeqCst);
+        if empty() {
+            return false;
+        }
+        self.active.store(true, Ordering::Release);
+        true
     }
 
-    /// The RX work goes on (its queue was refilled meanwhile).
-    pub fn resume(&self) {
-        self.active.store(true, Ordering::Release);
+    /// Whether the RX work counts as active (queued packets go first).
+    pub fn is_active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
     }
 }
 
@@ -89,10 +113,54 @@ mod tests {
         }
         // Much later, a lone packet: the work still has packets.
         assert!(s.steer(500, STEER_BURST));
-        s.idle();
+        assert!(!s.batch_done(|| true), "an empty queue ends the work");
+        assert!(!s.is_active());
         assert!(!s.steer(1000, STEER_BURST));
-        s.resume();
+        assert!(!s.steer(1001, STEER_BURST));
+    }
+
+    #[test]
+    fn a_batch_with_packets_left_keeps_the_work_active() {
+        let s = RxSteer::default();
+        assert!(s.steer(1, 0));
+        assert!(s.batch_done(|| false));
+        assert!(s.is_active());
+        assert!(s.steer(900, STEER_BURST), "later packets queue behind");
+    }
+
+    #[test]
+    fn a_packet_queued_while_going_idle_is_seen_by_the_second_look() {
+        use core::cell::Cell;
+        let s = RxSteer::default();
+        assert!(s.steer(1, 0));
+        // The first look finds the queue empty; a packet steered just
+        // before the work went idle is in it for the second look.
+        let looks = Cell::new(0);
+        let again = s.batch_done(|| {
+            looks.set(looks.get() + 1);
+            looks.get() == 1
+        });
+        assert_eq!(looks.get(), 2);
+        assert!(again, "the work runs again for that packet");
+        assert!(s.is_active(), "and later packets queue behind it");
         assert!(s.steer(2000, STEER_BURST));
+    }
+
+    #[test]
+    fn steering_while_active_does_not_count_a_burst() {
+        let s = RxSteer::default();
+        for _ in 0..3 {
+            s.steer(8, STEER_BURST);
+        }
+        for _ in 0..10 {
+            assert!(s.steer(8, STEER_BURST));
+        }
+        assert!(!s.batch_done(|| true));
+        // The count goes on from where it stopped: the third in 8 ms was
+        // reached, one more in the same millisecond is still a burst.
+        assert!(s.steer(8, STEER_BURST));
+        assert!(!s.batch_done(|| true));
+        assert!(!s.steer(9, STEER_BURST), "a new millisecond starts over");
     }
 
     #[test]
@@ -100,7 +168,7 @@ mod tests {
         let s = RxSteer::default();
         for t in (1..10).map(|i| i * 100) {
             assert!(s.steer(t, 0));
-            s.idle();
+            assert!(!s.batch_done(|| true));
         }
     }
 
@@ -109,6 +177,39 @@ mod tests {
         let s = RxSteer::default();
         for t in [3, 3, 4, 4, 5, 5, 6] {
             assert!(!s.steer(t, STEER_BURST), "two per ms at {t}");
+        }
+    }
+
+    proptest::proptest! {
+        /// A model of one peer: packets arriving (a step in ms each) and
+        /// runs of its RX work (a budget each) in any order.  No packet is
+        /// left queued without the work scheduled, and none is decrypted
+        /// at once while older ones wait in the queue.
+        #[test]
+        fn queued_packets_are_never_stranded_or_overtaken(
+            burst in 0u32..4,
+            ops in proptest::collection::vec((proptest::bool::ANY, 0u64..3, 1usize..5), 1..200),
+        ) {
+            use core::cell::Cell;
+            let s = RxSteer::default();
+            let queued = Cell::new(0usize);
+            let mut scheduled = false;
+            let mut now = 1u64;
+            for (is_packet, step, budget) in ops {
+                if is_packet {
+                    now += step;
+                    if s.steer(now, burst) {
+                        queued.set(queued.get() + 1);
+                        scheduled = true;
+                    } else {
+                        proptest::prop_assert_eq!(queued.get(), 0, "overtaken");
+                    }
+                } else if scheduled {
+                    queued.set(queued.get().saturating_sub(budget));
+                    scheduled = s.batch_done(|| queued.get() == 0);
+                }
+                proptest::prop_assert!(queued.get() == 0 || scheduled, "stranded");
+            }
         }
     }
 }
