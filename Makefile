@@ -29,6 +29,13 @@ check-kernel:
 	@if ! grep -qs '^CONFIG_RUST=y' "$(KERNEL_SRC)/.config" "$(KERNEL_SRC)/include/config/auto.conf"; then \
 		echo "ovpn-dco: the kernel at $(KERNEL_SRC) has no Rust support (CONFIG_RUST=y)." >&2; \
 		exit 1; fi
+	@rel=$$(cat "$(KERNEL_SRC)/include/config/kernel.release" 2>/dev/null); \
+	maj=$${rel%%.*}; min=$${rel#*.}; min=$${min%%[!0-9]*}; \
+	case "$$maj$$min" in *[!0-9]* | "") ;; *) \
+		if [ "$$maj" -lt 6 ] || { [ "$$maj" -eq 6 ] && [ "$$min" -lt 19 ]; }; then \
+			echo "ovpn-dco: the kernel at $(KERNEL_SRC) is Linux $$rel; the module needs 6.19 or newer" >&2; \
+			echo "ovpn-dco: (its Rust side uses the kernel crate of 6.19: module parameters of Rust modules)." >&2; \
+			exit 1; fi ;; esac
 	@if [ ! -f "$(KERNEL_SRC)/rust/libkernel.rmeta" ]; then \
 		echo "ovpn-dco: $(KERNEL_SRC) lacks the built Rust kernel crate (rust/libkernel.rmeta)." >&2; \
 		echo "ovpn-dco: distribution header packages ship no Rust artefacts; build against a full kernel build tree." >&2; \

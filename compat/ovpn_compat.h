@@ -3,8 +3,13 @@
  * The C side of ovpn-dco-v2, read by bindgen and by the C files next to it.
  *
  * compat/ holds only what Rust cannot reach: wrappers for static inline
- * functions and macros, the declarative netlink tables (policies use
- * macros throughout) and shims for older kernels.  All logic is in src/.
+ * functions and macros, and the declarative netlink tables (policies use
+ * macros throughout).  All logic is in src/.
+ *
+ * The oldest kernel the module builds for is 6.19 (the Makefile checks):
+ * its Rust side needs the kernel crate's module parameters.  The module is
+ * built and tested on 7.3; a C interface that changed between 6.19 and
+ * the kernel built against gets its shim here, behind LINUX_VERSION_CODE.
  */
 #ifndef OVPN_DCO_COMPAT_H
 #define OVPN_DCO_COMPAT_H

@@ -146,12 +146,8 @@ void ovpn_compat_tcp_detach(struct socket *sock, struct strparser *strp,
 int ovpn_compat_tcp_send_frame(struct sock *sk, struct sk_buff *skb,
 			       int offset, int len, bool more)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
 	return skb_send_sock_locked_with_flags(sk, skb, offset, len,
 					       more ? MSG_MORE : 0);
-#else
-	return skb_send_sock_locked(sk, skb, offset, len);
-#endif
 }
 
 void *ovpn_compat_tcp_user_data(struct sock *sk)
