@@ -331,6 +331,12 @@ u64 ovpn_compat_now_ms(void)
 	return jiffies64_to_msecs(get_jiffies_64());
 }
 
+/* A fine monotonic clock (ns) for telling bursts of packets apart. */
+u64 ovpn_compat_now_ns(void)
+{
+	return ktime_get_mono_fast_ns();
+}
+
 void ovpn_compat_skb_dst_drop(struct sk_buff *skb)
 {
 	skb_dst_drop(skb);

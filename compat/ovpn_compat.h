@@ -178,6 +178,7 @@ unsigned int ovpn_compat_skb_headlen(const struct sk_buff *skb);
 u8 *ovpn_compat_skb_data(const struct sk_buff *skb);
 __be16 ovpn_compat_skb_protocol(const struct sk_buff *skb);
 u64 ovpn_compat_now_ms(void);
+u64 ovpn_compat_now_ns(void);
 void ovpn_compat_skb_dst_drop(struct sk_buff *skb);
 struct workqueue_struct *ovpn_compat_alloc_wq(void);
 __be32 ovpn_compat_route_nexthop4(struct net *net, __be32 dst);

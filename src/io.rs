@@ -8,7 +8,7 @@
 //! the crypto request.
 
 use crate::abstractions::crypto::{self, Aead, AeadJob, Direction};
-use crate::abstractions::netdev::{now_ms, with_bh_disabled, NetDevice};
+use crate::abstractions::netdev::{now_ms, now_ns, with_bh_disabled, NetDevice};
 use crate::abstractions::rtnl::driver_data;
 use crate::abstractions::skb::SkBuff;
 use crate::abstractions::tcp::{TcpFailure, TcpHandler, TcpSock};
@@ -429,7 +429,7 @@ fn rx_packet(peer: Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAdd
     );
     if !peer
         .rx_steer
-        .steer(now_ms(), crate::module_parameters::rx_burst.value())
+        .steer(now_ns(), crate::module_parameters::rx_burst.value())
     {
         rx_decrypt(peer, skb, key_id, from);
         return;

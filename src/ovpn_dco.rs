@@ -32,7 +32,7 @@ module! {
     params: {
         rx_burst: u32 {
             default: crate::proto::steer::STEER_BURST,
-            description: "A peer's received packet is decrypted by the peer's RX work (on another CPU, in order) when it arrives in the same millisecond as this many packets before it; 0: every packet; 4294967295: none (all decrypted where they arrive)",
+            description: "A peer's received packet is decrypted by the peer's RX work (on another CPU, in order) when it and this many packets before it each came less than 1 ms after the one before; 0: every packet; 4294967295: none (all decrypted where they arrive)",
         },
     },
 }

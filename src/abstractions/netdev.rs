@@ -216,6 +216,12 @@ pub(crate) fn now_ms() -> u64 {
     unsafe { bindings::ovpn_compat_now_ms() }
 }
 
+/// Nanoseconds on a monotonic clock (fine resolution, cheap to read).
+pub(crate) fn now_ns() -> u64 {
+    // SAFETY: reads the fast monotonic clock, callable from any context.
+    unsafe { bindings::ovpn_compat_now_ns() }
+}
+
 /// Runs `f` with bottom halves disabled (as the transmit path expects).
 pub(crate) fn with_bh_disabled<R>(f: impl FnOnce() -> R) -> R {
     // SAFETY: paired with the enable below.
