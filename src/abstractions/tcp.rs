@@ -40,6 +40,10 @@ use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 /// most; more are dropped.
 const QUEUE_MAX: usize = 1024;
 
+/// Frames from userspace (OpenVPN's control channel) waiting for the
+/// socket at most; beyond that its writes get `EAGAIN`.
+const CTL_QUEUE_MAX: usize = 64;
+
 /// Times in a row the work item requeues itself when TCP found no memory
 /// even with sleeping allocations; after that, the next frame sent (a
 /// packet, or at the latest a keepalive ping) retries.
@@ -108,6 +112,10 @@ pub(crate) struct TcpSock {
     /// Frames for the socket.
     #[pin]
     tx_q: SkbQueue,
+    /// Frames userspace wrote, for the socket: they go before `tx_q`'s,
+    /// after a half-sent frame.
+    #[pin]
+    ctl_q: SkbQueue,
     partial: UnsafeCell<Partial>,
     attached: AtomicBool,
     failed: AtomicBool,
@@ -178,6 +186,7 @@ impl TcpSock {
                 saved: Opaque::uninit(),
                 user_q <- SkbQueue::new(),
                 tx_q <- SkbQueue::new(),
+                ctl_q <- SkbQueue::new(),
                 partial: UnsafeCell::new(Partial { skb: None, sent: 0 }),
                 attached: AtomicBool::new(false),
                 failed: AtomicBool::new(false),
@@ -289,7 +298,7 @@ impl TcpSock {
         self.blocked.store(false, Ordering::Relaxed);
         loop {
             if part.skb.is_none() {
-                let Some(next) = self.tx_q.pop() else {
+                let Some(next) = self.ctl_q.pop().or_else(|| self.tx_q.pop()) else {
                     return Ok(Pushed::Done);
                 };
                 part.skb = Some(next);
@@ -301,7 +310,7 @@ impl TcpSock {
             let left = skb.len() - part.sent;
             // Another frame waiting: TCP may hold this one back to fill a
             // segment (the last frame of the batch pushes them all).
-            let more = !self.tx_q.is_empty();
+            let more = !self.ctl_q.is_empty() || !self.tx_q.is_empty();
             // SAFETY: the socket is locked and the skb valid; this sends
             // `left` bytes from `sent` without blocking.
             let r = unsafe {
@@ -426,7 +435,7 @@ unsafe extern "C" fn write_space(sk: *mut bindings::sock) {
         }
     }
     // What did not fit may go now.
-    let queued = !ts.tx_q.is_empty();
+    let queued = !ts.ctl_q.is_empty() || !ts.tx_q.is_empty();
     if queued || ts.blocked.load(Ordering::Relaxed) {
         arc_of(ts).kick();
     }
@@ -643,7 +652,12 @@ unsafe extern "C" fn recvmsg(
 }
 
 /// `sendmsg` of an attached socket: userspace writes whole frames, which
-/// go out between the driver's, never inside one.
+/// go out between the driver's, never inside one.  A write is taken
+/// whole (its byte count returned) even while a frame of the driver's is
+/// half sent: it waits in `ctl_q` and goes next.  `EAGAIN` only when
+/// `CTL_QUEUE_MAX` frames wait already.  (OpenVPN drops a control packet
+/// whose write fails with `EAGAIN`, and its socket polls writable while
+/// TCP has room, so refusing writes here would cost it retransmissions.)
 ///
 /// # Safety
 ///
@@ -667,12 +681,9 @@ unsafe extern "C" fn sendmsg(
             }
         };
     };
-    // SAFETY: the socket is locked (invariant of `partial`).
-    let busy = unsafe { (*ts.partial.get()).skb.is_some() };
     let ret = if len > framing::PREFIX_LEN + framing::MAX_PACKET_LEN {
         -(bindings::EMSGSIZE as c_int)
-    } else if busy {
-        // A frame is half sent: try again when the socket has room.
+    } else if ts.ctl_q.len() >= CTL_QUEUE_MAX {
         -(bindings::EAGAIN as c_int)
     } else {
         // The caller's process context: allocations may sleep.
@@ -685,13 +696,14 @@ unsafe extern "C" fn sendmsg(
     ret
 }
 
-/// Sends `len` bytes of `msg` from userspace as one frame; the byte count
-/// or an errno.
+/// Queues `len` bytes of `msg` from userspace as one frame and sends what
+/// the socket takes; the byte count or an errno.
 ///
 /// # Safety
 ///
-/// The socket must be locked by the caller, attached to `ts`, with no
-/// frame half sent; `msg` is the caller's message of at least `len` bytes.
+/// The socket must be locked by the caller (in process context) and
+/// attached to `ts`; `msg` is the caller's message of at least `len`
+/// bytes.
 unsafe fn user_frame(
     ts: &TcpSock,
     sk: *mut bindings::sock,
@@ -705,17 +717,18 @@ unsafe fn user_frame(
     let Some(skb) = (unsafe { SkBuff::from_raw(skb) }) else {
         return err;
     };
-    // SAFETY: the socket is locked (invariant of `partial`).
-    unsafe {
-        (*ts.partial.get()) = Partial {
-            skb: Some(skb),
-            sent: 0,
-        }
-    };
+    ts.ctl_q.push(skb);
     // SAFETY: the socket is locked.
     match unsafe { ts.push_locked() } {
-        Ok(_) => len as c_int,
         Err(e) => e.to_errno(),
+        Ok(r) => {
+            if matches!(r, Pushed::NoMemory) {
+                // Nothing else resumes for want of memory (see
+                // `after_atomic_push`); the frame waits for the work.
+                arc_of(ts).kick();
+            }
+            len as c_int
+        }
     }
 }
 
@@ -849,6 +862,7 @@ impl Drop for TcpTunnel {
             *ts.partial.get() = Partial { skb: None, sent: 0 };
             bindings::release_sock(sk);
         }
+        ts.ctl_q.purge();
         ts.tx_q.purge();
         ts.user_q.purge();
         // SAFETY: the user data's reference (invariant), no longer
