@@ -283,6 +283,23 @@ rekey() {
 t_rekey() { rekey udp; }
 t_tcp_rekey() { rekey tcp; }
 
+# After `make install`, OpenVPN finds the module without an insmod: its
+# lookup of the ovpn-dco-v2 family autoloads it through the module alias.
+t_autoload() {
+	if [ -d /sys/module/ovpn_dco_v2 ]; then
+		rmmod ovpn_dco_v2 || return 1
+	fi
+	check "make install" 'make -s -C "$REPO" KERNEL_SRC="$KDIR" install >/dev/null' || return 1
+	check "not loaded before OpenVPN starts" '[ ! -d /sys/module/ovpn_dco_v2 ]' || return 1
+	server_start udp4 || return 1
+	client_start 1 10.10.1.1 udp4 AES-256-GCM || return 1
+	ovpn_wait_up c1 || return 1
+	check "loaded by OpenVPN" '[ -d /sys/module/ovpn_dco_v2 ]' || return 1
+	check "server uses the module" 'uses_dco server srv' || return 1
+	check "c1 uses the module" 'uses_dco c1 c1' || return 1
+	check "c1 <-> server" 'ping_ok c1 3 10.8.0.1 && ping_ok srv 3 10.8.0.11'
+}
+
 # A client that vanishes (process killed, link down): the module expires
 # it on the server, OpenVPN drops the client, and the client reconnects
 # once it is back.
@@ -321,6 +338,7 @@ t_client_vanishes() {
 	}
 }
 
+scenario openvpn-autoload t_autoload
 scenario openvpn-server-udp4 t_server_udp4
 scenario openvpn-server-udp6-dual-stack t_server_udp6
 scenario openvpn-p2p t_p2p
