@@ -252,10 +252,16 @@ impl TcpSock {
     fn after_atomic_push(&self, r: Result<Pushed>) {
         match r {
             Err(_) => self.fail(TcpFailure::Send),
-            // Nothing else would resume (no write-space callback comes for
-            // a socket with room): the work retries, allowed to sleep.
-            Ok(Pushed::NoMemory) => arc_of(self).kick(),
-            Ok(_) => {}
+            Ok(pushed) => self.kick_if_no_memory(&pushed),
+        }
+    }
+
+    /// Hands a push that ran out of memory to the work, which retries
+    /// allowed to sleep: nothing else would resume it (no write-space
+    /// callback comes for a socket with room).
+    fn kick_if_no_memory(&self, pushed: &Pushed) {
+        if matches!(pushed, Pushed::NoMemory) {
+            arc_of(self).kick();
         }
     }
 
@@ -721,12 +727,9 @@ unsafe fn user_frame(
     // SAFETY: the socket is locked.
     match unsafe { ts.push_locked() } {
         Err(e) => e.to_errno(),
-        Ok(r) => {
-            if matches!(r, Pushed::NoMemory) {
-                // Nothing else resumes for want of memory (see
-                // `after_atomic_push`); the frame waits for the work.
-                arc_of(ts).kick();
-            }
+        Ok(pushed) => {
+            // The frame is queued: taken, even if it waits for the work.
+            ts.kick_if_no_memory(&pushed);
             len as c_int
         }
     }
