@@ -13,6 +13,12 @@ CLI=$REPO/target/release/ovpn-cli
 MOD=$REPO/ovpn-dco-v2.ko
 KMEMLEAK=/sys/kernel/debug/kmemleak
 
+# The module's state: loaded or not, load it if it is not, unload it if
+# it is.
+is_loaded() { [ -d /sys/module/ovpn_dco_v2 ]; }
+load() { is_loaded || insmod "$MOD"; }
+unload() { ! is_loaded || rmmod ovpn_dco_v2; }
+
 # Real kernel reports only; the guest's harmless "Warning: ..." lines at
 # boot do not match.
 SPLAT_RE='BUG:|WARNING:|KASAN:|UBSAN:|Oops|general protection fault|Kernel panic|kernel BUG|possible recursive locking|possible circular locking|inconsistent lock state|suspicious RCU usage|sleeping function called from invalid context|unreferenced object|refcount_t:|list_(add|del) corruption|rust_panic|panicked at|leaked reference|unregister_netdevice: waiting'
@@ -337,7 +343,7 @@ finish() {
 	local name why="" s
 	name=clean-after-$(basename "$0" .sh)
 	cleanup_all
-	[ ! -d /sys/module/ovpn_dco_v2 ] || rmmod ovpn_dco_v2 || why="rmmod failed"
+	unload || why="rmmod failed"
 	local t0=$SECONDS
 	kmemleak_scan
 	for s in $(printf '%s\n' "${KM_BLAME[@]}" | sort -u); do

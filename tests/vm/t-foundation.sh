@@ -8,10 +8,6 @@ set -u
 REPO=${1:?usage: t-foundation.sh REPO}
 . "$REPO/tests/vm/lib.sh"
 
-is_loaded() { [ -d /sys/module/ovpn_dco_v2 ]; }
-load() { is_loaded || insmod "$MOD"; }
-unload() { ! is_loaded || rmmod ovpn_dco_v2; }
-
 t_load() {
 	unload
 	check "insmod" 'insmod "$MOD"' || return 1
