@@ -100,7 +100,7 @@ step "VM scenarios"
 # On a machine of this project's kind a scenario takes 10 s to 8 min
 # under TCG with the debug kernel (most take 1-4 min), and the whole set
 # takes each guest well over an hour.  Unless OVPN_VM_FULL=1, the run is
-# limited to this subset, sized so that each guest finishes in about 65
+# limited to this subset, sized so that each guest finishes in about 70
 # minutes of CI's 90: every file's own checks (boot, clean-after,
 # kmemleak), the control plane, the data path's counters, ciphers, replay,
 # tampering, foreign packets, inner IPv6, key rotation and late keys,
@@ -114,13 +114,11 @@ step "VM scenarios"
 # AES-128 and AES-256-GCM, iperf3; a dual-stack socket with IPv6 and IPv4
 # clients, ChaCha20-Poly1305; TCP), DCO servers with userspace clients
 # over UDP and TCP, userspace servers with DCO clients over UDP and TCP,
-# rekeying under traffic (UDP), a client that vanishes and comes back,
-# and a P2P pair.  (Autoload is t-foundation's; t-openvpn's
-# openvpn-autoload, OpenVPN itself loading the installed module, takes
-# over 4 minutes in a loaded debug guest, and the TCP rekey 3 to 6; both
-# run with OVPN_VM_FULL=1, until the subset is rebalanced to fit them.)  t-openvpn.sh and
-# t-netns.sh run in both guests, each with
-# its own share.  The scenarios left out print "SKIPPED <name>" and are
+# rekeying under traffic over UDP and over TCP, OpenVPN loading the
+# installed module itself (after t-foundation's autoload installed it in
+# the same boot), a client that vanishes and comes back, and a P2P pair.
+# t-openvpn.sh and t-netns.sh run in both guests, each with its own
+# share.  The scenarios left out print "SKIPPED <name>" and are
 # not counted; OVPN_VM_SCENARIOS="name ..." runs any set (in both
 # guests).
 VM_A=(t-foundation t-datapath)
@@ -141,8 +139,8 @@ if [ "${OVPN_VM_FULL:-0}" != 1 ] && [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 	# The TCP transport's bulk transfer (no stall), the peer dump, MP's
 	# reverse path and undefined peer id are in files only the second
 	# guest runs (t-tcp, t-peers, t-mp); t-netns.sh's share is split.
-	SCEN_A=$(echo $ci openvpn-server-udp4 openvpn-rekey-under-traffic \
-		openvpn-server-tcp openvpn-client-vanishes tcp-p2p)
+	SCEN_A=$(echo $ci openvpn-autoload openvpn-server-udp4 openvpn-rekey-under-traffic \
+		openvpn-tcp-rekey-under-traffic openvpn-server-tcp openvpn-client-vanishes tcp-p2p)
 	SCEN_B=$(echo $ci tcp-throughput dump-many-peers mp-reverse-path mp-undef-peer-id \
 		p2p-aes256 mp-3-clients openvpn-dco-server-userspace-clients \
 		openvpn-userspace-server-dco-clients openvpn-tcp-dco-server-userspace-clients \
