@@ -109,8 +109,8 @@ step "VM scenarios"
 # transport's counters, control frames, broken streams and a bulk
 # transfer without a stall, peer dumps of many messages, MP routing,
 # float, dual stack, the reverse-path check and the undefined peer id,
-# netns-test.sh's P2P tunnel over UDP and over TCP (-t) and its MP server
-# with three clients, and OpenVPN 2.6: servers with DCO clients (UDP,
+# netns-test.sh's P2P tunnel over UDP and over TCP (-t), its MP server
+# with three clients and its MP server over TCP on IPv6 transport, and OpenVPN 2.6: servers with DCO clients (UDP,
 # AES-128 and AES-256-GCM, iperf3; a dual-stack socket with IPv6 and IPv4
 # clients, ChaCha20-Poly1305; TCP), DCO servers with userspace clients
 # over UDP and TCP, userspace servers with DCO clients over UDP and TCP,
@@ -140,7 +140,8 @@ if [ "${OVPN_VM_FULL:-0}" != 1 ] && [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 	# reverse path and undefined peer id are in files only the second
 	# guest runs (t-tcp, t-peers, t-mp); t-netns.sh's share is split.
 	SCEN_A=$(echo $ci openvpn-autoload openvpn-server-udp4 openvpn-rekey-under-traffic \
-		openvpn-tcp-rekey-under-traffic openvpn-server-tcp openvpn-client-vanishes tcp-p2p)
+		openvpn-tcp-rekey-under-traffic openvpn-server-tcp openvpn-client-vanishes tcp-p2p \
+		tcp-mp-ipv6-transport)
 	SCEN_B=$(echo $ci tcp-throughput dump-many-peers mp-reverse-path mp-undef-peer-id \
 		p2p-aes256 mp-3-clients openvpn-dco-server-userspace-clients \
 		openvpn-userspace-server-dco-clients openvpn-tcp-dco-server-userspace-clients \
