@@ -22,7 +22,7 @@ combos=()
 for s in $BENCH_SYSTEMS; do
 	case $s in
 	dco | ovpn | openvpn) combos+=("$s aes" "$s chacha") ;;
-	dcotcp) combos+=("$s aes") ;;
+	dcotcp | dcoinline | dcoqueued) combos+=("$s aes") ;;
 	wireguard) combos+=("$s chacha") ;;
 	veth) combos+=("$s none") ;;
 	esac

@@ -15,6 +15,10 @@
 #   BENCH <rep> <system> <cipher> <metric> <value>
 #   BENCH-NA <rep> <system> <cipher> <reason...>
 # Systems: dco (this module), dcotcp (this module over a TCP connection),
+# dcoinline and dcoqueued (this module loaded with rx_burst=4294967295,
+# every packet decrypted where it arrives, and rx_burst=0, every packet
+# through the peer's RX work: the two ends of its receive steering, to
+# compare with the default in the same run),
 # ovpn (Linux's C driver), wireguard,
 # openvpn (OpenVPN 2.6 in userspace over tun, --disable-dco), veth (no
 # tunnel), aead (the kernel crypto API's own AEAD throughput, tcrypt).
@@ -76,7 +80,7 @@ tun_up() {
 up_dco() {
 	local alg i f
 	case $1 in aes) alg=aes ;; chacha) alg=chachapoly ;; *) return 1 ;; esac
-	[ -d /sys/module/ovpn_dco_v2 ] || insmod "$MOD" || { echo "insmod $MOD failed"; return 1; }
+	dco_load "${3:-}" || return 1
 	[ -x "$CLI" ] || { echo "no $CLI"; return 1; }
 	bench_topo || return 1
 	for i in 0 1; do
@@ -107,6 +111,27 @@ up_dco() {
 
 # This module over TCP (see up_dco).
 up_dcotcp() { up_dco "$1" tcp; }
+
+# This module with every packet decrypted where it arrives, and with every
+# packet through the RX work (see dco_load).
+up_dcoinline() { up_dco "$1" udp rx_burst=4294967295; }
+up_dcoqueued() { up_dco "$1" udp rx_burst=0; }
+
+# Loads this module with the parameters $1 (empty: the defaults), first
+# unloading it if it was loaded with others (no device is left between
+# two systems: bench_one cleans up).
+dco_load() {
+	local want=${1:-default} have
+	have=$(cat "$BENCH_WORK/dco.params" 2>/dev/null || echo default)
+	if is_loaded && [ "$have" != "$want" ]; then
+		rmmod ovpn_dco_v2 || { echo "rmmod ovpn_dco_v2 failed"; return 1; }
+	fi
+	if ! is_loaded; then
+		# shellcheck disable=SC2086 # $1: parameters, word-split on purpose
+		insmod "$MOD" ${1:-} || { echo "insmod $MOD ${1:-} failed"; return 1; }
+		echo "$want" >"$BENCH_WORK/dco.params"
+	fi
+}
 
 # Linux's C ovpn driver, P2P, set up with the kernel selftests' client
 # (new_iface, new_peer, new_key).  Its new_peer keeps the UDP socket in a
@@ -440,7 +465,7 @@ bench_scale() {
 		: >"$f"
 		case $sys in
 		dco)
-			[ -d /sys/module/ovpn_dco_v2 ] || insmod "$MOD" || return 1
+			dco_load || return 1
 			ip netns exec srv "$CLI" new_iface tun0 MP || return 1
 			head -c 256 /dev/urandom | base64 -w0 >"$key"
 			idle_peers dco 1 "$n" >"$f"
@@ -511,7 +536,7 @@ bench_mp_tput() {
 	: >"$log"
 	case $sys in
 	dco)
-		[ -d /sys/module/ovpn_dco_v2 ] || insmod "$MOD" || return 1
+		dco_load || return 1
 		key=$BENCH_WORK/mp.key
 		head -c 256 /dev/urandom | base64 -w0 >"$key"
 		{ echo "1 10.10.0.1 1195 5.5.5.1"; idle_peers dco 2 "$n"; } >"$f"

@@ -21,6 +21,8 @@ from collections import defaultdict
 SYSTEMS = [
     ("dco", "ovpn-dco (this module)"),
     ("dcotcp", "ovpn-dco over TCP"),
+    ("dcoinline", "ovpn-dco, rx_burst=4294967295 (RX all inline)"),
+    ("dcoqueued", "ovpn-dco, rx_burst=0 (RX all through the work)"),
     ("ovpn", "Linux C `ovpn`"),
     ("wireguard", "WireGuard"),
     ("openvpn", "OpenVPN 2.6 userspace (tun)"),
@@ -35,6 +37,8 @@ METRICS = [
     ("cpu_s_per_gb", "CPU s/GB (1 stream)", False),
 ]
 BASELINE = "ovpn"
+# This module with other parameters, measured on demand.
+VARIANTS = ("dcoinline", "dcoqueued")
 
 
 def parse(log):
@@ -102,8 +106,11 @@ def main():
     md.append("|---|---|" + "---|" * len(METRICS))
     rows = []
     for s, sname in SYSTEMS:
+        # The steering variants only when they ran (BENCH_SYSTEMS).
+        if s in VARIANTS and not any(k[0] == s for k in list(vals) + list(na)):
+            continue
         for c in (["none"] if s == "veth" else ["chacha"] if s == "wireguard"
-                  else ["aes"] if s == "dcotcp" else ["aes", "chacha"]):
+                  else ["aes"] if s in ("dcotcp",) + VARIANTS else ["aes", "chacha"]):
             cells = []
             have = False
             for m, _, _ in METRICS:

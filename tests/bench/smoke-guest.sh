@@ -46,6 +46,8 @@ fi
 
 s_dco() { bench_one 1 dco aes; }
 s_dcotcp() { bench_one 1 dcotcp aes; }
+s_dcoinline() { bench_one 1 dcoinline aes; }
+s_dcoqueued() { bench_one 1 dcoqueued aes; }
 s_ovpn() { bench_one 1 ovpn aes; }
 s_wireguard() { bench_one 1 wireguard chacha; }
 s_openvpn() { bench_one 1 openvpn aes; }
@@ -56,6 +58,8 @@ s_mp_tput() { bench_mp_tput 1 dco 5 && bench_mp_tput 1 ovpn 5; }
 
 scenario bench-smoke-dco s_dco
 scenario bench-smoke-dcotcp s_dcotcp
+scenario bench-smoke-dcoinline s_dcoinline
+scenario bench-smoke-dcoqueued s_dcoqueued
 scenario bench-smoke-ovpn s_ovpn
 scenario bench-smoke-wireguard s_wireguard
 scenario bench-smoke-openvpn s_openvpn
