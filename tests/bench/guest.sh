@@ -15,14 +15,14 @@ REPO=${1:?usage: guest.sh REPO}
 . "$REPO/tests/vm/lib.sh"
 . "$REPO/tests/bench/lib-bench.sh"
 : "${BENCH_REPS:=3}"
-: "${BENCH_SYSTEMS:=dco dcotcp ovpn wireguard openvpn veth}"
+: "${BENCH_SYSTEMS:=dco dcotcp ovpn ovpntcp wireguard openvpn veth}"
 
 # Every system with each cipher it supports.
 combos=()
 for s in $BENCH_SYSTEMS; do
 	case $s in
 	dco | ovpn | openvpn) combos+=("$s aes" "$s chacha") ;;
-	dcotcp | dcoinline | dcoqueued) combos+=("$s aes") ;;
+	dcotcp | ovpntcp | dcoinline | dcoqueued) combos+=("$s aes") ;;
 	wireguard) combos+=("$s chacha") ;;
 	veth) combos+=("$s none") ;;
 	esac

@@ -19,7 +19,8 @@
 # every packet decrypted where it arrives, and rx_burst=0, every packet
 # through the peer's RX work: the two ends of its receive steering, to
 # compare with the default in the same run),
-# ovpn (Linux's C driver), wireguard,
+# ovpn (Linux's C driver), ovpntcp (the C driver over a TCP connection),
+# wireguard,
 # openvpn (OpenVPN 2.6 in userspace over tun, --disable-dco), veth (no
 # tunnel), aead (the kernel crypto API's own AEAD throughput, tcrypt).
 # Ciphers: aes (AES-256-GCM), chacha (ChaCha20-Poly1305), none.
@@ -160,6 +161,45 @@ up_ovpn() {
 	fi
 	ip netns exec peer0 "$CCLI" new_key tun0 1 1 0 $alg 0 "$BENCH_WORK/c.key" || return 1
 	ip netns exec peer1 "$CCLI" new_key tun0 1 1 0 $alg 1 "$BENCH_WORK/c.key" || return 1
+	DST=5.5.5.2
+}
+
+# Linux's C ovpn driver over one TCP connection (AES-256-GCM: the tool's
+# connect command knows no other cipher), as the kernel selftests set it
+# up: peer1 an MP device whose `listen` accepts the connection and adds
+# the peer (VPN address 5.5.5.1), peer0 a P2P device whose `connect` adds
+# the peer and its key; both keep their socket in a daemonised child.
+# The listener's key comes once `listen` has returned.
+up_ovpntcp() {
+	local i log=$BENCH_WORK/c-tcp.log lpid
+	[ "$1" = aes ] || return 1
+	[ -n "$CCLI" ] && [ -x "$CCLI" ] || { echo "the selftests' ovpn-cli was not built"; return 1; }
+	"$CCLI" 2>&1 | grep -q 'connect <iface> <peer_id> <tx_id>' ||
+		{ echo "this ovpn-cli has no TCP connect with a TX id"; return 1; }
+	modprobe ovpn || { echo "modprobe ovpn failed"; return 1; }
+	bench_topo || return 1
+	ip netns exec peer0 "$CCLI" new_iface tun0 P2P >/dev/null || return 1
+	ip netns exec peer1 "$CCLI" new_iface tun0 MP >/dev/null || return 1
+	for i in 0 1; do tun_up $i || return 1; done
+	head -c 72 /dev/urandom | base64 -w0 >"$BENCH_WORK/c.key"
+	echo "1 1 5.5.5.1" >"$BENCH_WORK/c-tcp-peers.txt"
+	ip netns exec peer1 "$CCLI" listen tun0 1195 SYMM "$BENCH_WORK/c-tcp-peers.txt" >"$log" 2>&1 &
+	lpid=$!
+	for i in $(seq 40); do
+		ip netns exec peer1 ss -Hltn 'sport = :1195' 2>/dev/null | grep -q . && break
+		sleep 0.25
+	done
+	ip netns exec peer0 "$CCLI" connect tun0 1 none 10.10.0.2 1195 "$BENCH_WORK/c.key" >>"$log" 2>&1
+	for i in $(seq 40); do
+		kill -0 $lpid 2>/dev/null || break
+		sleep 0.25
+	done
+	if kill -0 $lpid 2>/dev/null || grep -Eqi 'error|fail|cannot' "$log"; then
+		kill $lpid 2>/dev/null
+		cat "$log"
+		return 1
+	fi
+	ip netns exec peer1 "$CCLI" new_key tun0 1 1 0 aes 0 "$BENCH_WORK/c.key" || return 1
 	DST=5.5.5.2
 }
 

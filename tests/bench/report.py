@@ -24,6 +24,7 @@ SYSTEMS = [
     ("dcoinline", "ovpn-dco, rx_burst=4294967295 (RX all inline)"),
     ("dcoqueued", "ovpn-dco, rx_burst=0 (RX all through the work)"),
     ("ovpn", "Linux C `ovpn`"),
+    ("ovpntcp", "Linux C `ovpn` over TCP"),
     ("wireguard", "WireGuard"),
     ("openvpn", "OpenVPN 2.6 userspace (tun)"),
     ("veth", "bare veth (no tunnel)"),
@@ -110,7 +111,7 @@ def main():
         if s in VARIANTS and not any(k[0] == s for k in list(vals) + list(na)):
             continue
         for c in (["none"] if s == "veth" else ["chacha"] if s == "wireguard"
-                  else ["aes"] if s in ("dcotcp",) + VARIANTS else ["aes", "chacha"]):
+                  else ["aes"] if s in ("dcotcp", "ovpntcp") + VARIANTS else ["aes", "chacha"]):
             cells = []
             have = False
             for m, _, _ in METRICS:
@@ -153,6 +154,11 @@ def main():
     for m, what in (("tcp1_mbps", "1 stream"), ("tcp4_mbps", "4 streams")):
         tg.append(f"| dco over TCP / dco over UDP, AES-256-GCM, {what} (issue 4: comparable) | "
                   f"{r(ratio(med(vals, ('dcotcp', 'aes', m)), med(vals, ('dco', 'aes', m))))} |")
+    for m, what in (("tcp1_mbps", "1 stream"), ("tcp4_mbps", "4 streams")):
+        tg.append(f"| C ovpn over TCP / C ovpn over UDP, AES-256-GCM, {what} (for reference) | "
+                  f"{r(ratio(med(vals, ('ovpntcp', 'aes', m)), med(vals, ('ovpn', 'aes', m))))} |")
+        tg.append(f"| dco over TCP / C ovpn over TCP, AES-256-GCM, {what} | "
+                  f"{r(ratio(med(vals, ('dcotcp', 'aes', m)), med(vals, ('ovpntcp', 'aes', m))))} |")
     for c in ("aes", "chacha"):
         tg.append(f"| dco / userspace OpenVPN, {CIPHERS[c]}, 1 stream (≥ 4) | "
                   f"{r(ratio(med(vals, ('dco', c, 'tcp1_mbps')), med(vals, ('openvpn', c, 'tcp1_mbps'))))} |")

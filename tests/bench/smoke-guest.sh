@@ -49,6 +49,7 @@ s_dcotcp() { bench_one 1 dcotcp aes; }
 s_dcoinline() { bench_one 1 dcoinline aes; }
 s_dcoqueued() { bench_one 1 dcoqueued aes; }
 s_ovpn() { bench_one 1 ovpn aes; }
+s_ovpntcp() { bench_one 1 ovpntcp aes; }
 s_wireguard() { bench_one 1 wireguard chacha; }
 s_openvpn() { bench_one 1 openvpn aes; }
 s_veth() { bench_one 1 veth none; }
@@ -61,6 +62,7 @@ scenario bench-smoke-dcotcp s_dcotcp
 scenario bench-smoke-dcoinline s_dcoinline
 scenario bench-smoke-dcoqueued s_dcoqueued
 scenario bench-smoke-ovpn s_ovpn
+scenario bench-smoke-ovpntcp s_ovpntcp
 scenario bench-smoke-wireguard s_wireguard
 scenario bench-smoke-openvpn s_openvpn
 scenario bench-smoke-veth s_veth
