@@ -21,8 +21,8 @@ REPO=${1:?usage: guest.sh REPO}
 combos=()
 for s in $BENCH_SYSTEMS; do
 	case $s in
-	dco | ovpn | openvpn) combos+=("$s aes" "$s chacha") ;;
-	dcotcp | ovpntcp | dcoinline | dcoqueued) combos+=("$s aes") ;;
+	dco | dcoinline | dcoqueued | ovpn | openvpn) combos+=("$s aes" "$s chacha") ;;
+	dcotcp | ovpntcp) combos+=("$s aes") ;;
 	wireguard) combos+=("$s chacha") ;;
 	veth) combos+=("$s none") ;;
 	esac

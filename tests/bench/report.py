@@ -111,7 +111,7 @@ def main():
         if s in VARIANTS and not any(k[0] == s for k in list(vals) + list(na)):
             continue
         for c in (["none"] if s == "veth" else ["chacha"] if s == "wireguard"
-                  else ["aes"] if s in ("dcotcp", "ovpntcp") + VARIANTS else ["aes", "chacha"]):
+                  else ["aes"] if s in ("dcotcp", "ovpntcp") else ["aes", "chacha"]):
             cells = []
             have = False
             for m, _, _ in METRICS:
