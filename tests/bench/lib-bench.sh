@@ -345,6 +345,31 @@ emit() { echo "BENCH $1 $2 $3 $4 $5"; }
 # Measures the system that is up and prints its BENCH lines (rep $1,
 # system $2, cipher $3).  Returns non-zero if a figure is missing (the
 # missing ones are printed as BENCH-NA).
+# This module's receive steering at work: for each namespace (peer0, then
+# peer1), the packets tun0 received and how many of them went through the
+# RX work (rx_queued); nothing for the other systems.
+steer_counts() {
+	local i
+	case $1 in dco*) ;; *) return 0 ;; esac
+	for i in 0 1; do
+		printf '%s %s ' "$(ip netns exec peer$i cat /sys/class/net/tun0/statistics/rx_packets 2>/dev/null)" \
+			"$(ip netns exec peer$i ethtool -S tun0 2>/dev/null | awk '$1 == "rx_queued:" {print $2}')"
+	done
+}
+
+# Prints, for the figure $4 of system $2 (cipher $3, repetition $1), the
+# share of each side's received packets that went through the RX work,
+# from the counts $5 before and $6 after (steer_counts):
+#   BENCH-STEER <rep> <system> <cipher> <figure> peer0 <queued>/<rx> peer1 <queued>/<rx>
+# (report.py ignores these lines; they are in the run's vm.log.)
+steer_report() {
+	local a b
+	read -ra a <<<"$5"
+	read -ra b <<<"$6"
+	[ ${#a[@]} = 4 ] && [ ${#b[@]} = 4 ] || return 0
+	echo "BENCH-STEER $1 $2 $3 $4 peer0 $((b[1] - a[1]))/$((b[0] - a[0])) peer1 $((b[3] - a[3]))/$((b[2] - a[2]))"
+}
+
 measure() {
 	local rep=$1 sys=$2 c=$3 out rx t0 t1 ok=0 hz
 	hz=$(getconf CLK_TCK)
@@ -356,11 +381,14 @@ measure() {
 	fi
 	iperf_server || { echo "BENCH-NA $rep $sys $c iperf3 server did not start"; return 1; }
 	# TCP, one stream, with the guest's CPU time.
+	local steer0
+	steer0=$(steer_counts "$sys")
 	t0=$(cpu_ticks)
 	local win=()
 	[ -z "$BENCH_TCP_WINDOW" ] || win=(-w "$BENCH_TCP_WINDOW")
 	rx=$(iperf_rx "${win[@]}")
 	t1=$(cpu_ticks)
+	[ -z "$steer0" ] || steer_report "$rep" "$sys" "$c" tcp1 "$steer0" "$(steer_counts "$sys")"
 	if [ -n "$rx" ]; then
 		set -- $rx
 		emit "$rep" "$sys" "$c" tcp1_mbps "$(awk -v b="$1" 'BEGIN {printf "%.2f", b / 1e6}')"
