@@ -110,9 +110,10 @@ step "VM scenarios"
 # transfer without a stall, peer dumps of many messages, MP routing,
 # float, dual stack, the reverse-path check and the undefined peer id,
 # netns-test.sh's P2P tunnel over UDP and over TCP (-t), its MP server
-# with three clients and its MP server over TCP on IPv6 transport, and OpenVPN 2.6: servers with DCO clients (UDP,
-# AES-128 and AES-256-GCM, iperf3; a dual-stack socket with IPv6 and IPv4
-# clients, ChaCha20-Poly1305; TCP), DCO servers with userspace clients
+# with three clients and its MP server over TCP on IPv6 transport, and
+# OpenVPN 2.6: servers with DCO clients (UDP, AES-128 and AES-256-GCM,
+# iperf3; a dual-stack socket with IPv6 and IPv4 clients,
+# ChaCha20-Poly1305; TCP), DCO servers with userspace clients
 # over UDP and TCP, userspace servers with DCO clients over UDP and TCP,
 # rekeying under traffic over UDP and over TCP, OpenVPN loading the
 # installed module itself (after t-foundation's autoload installed it in

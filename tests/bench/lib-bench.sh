@@ -124,14 +124,21 @@ up_dcoqueued() { up_dco "$1" udp rx_burst=0; }
 dco_load() {
 	local want=${1:-default} have
 	have=$(cat "$BENCH_WORK/dco.params" 2>/dev/null || echo default)
-	if is_loaded && [ "$have" != "$want" ]; then
-		rmmod ovpn_dco_v2 || { echo "rmmod ovpn_dco_v2 failed"; return 1; }
+	if [ "$have" != "$want" ]; then
+		unload || { echo "rmmod ovpn_dco_v2 failed"; return 1; }
 	fi
 	if ! is_loaded; then
 		# shellcheck disable=SC2086 # $1: parameters, word-split on purpose
 		insmod "$MOD" ${1:-} || { echo "insmod $MOD ${1:-} failed"; return 1; }
 		echo "$want" >"$BENCH_WORK/dco.params"
 	fi
+}
+
+# The C driver's side is ready: the selftests' client built, the driver
+# loaded; else says which is missing.
+c_cli_ready() {
+	[ -n "$CCLI" ] && [ -x "$CCLI" ] || { echo "the selftests' ovpn-cli was not built"; return 1; }
+	modprobe ovpn || { echo "modprobe ovpn failed"; return 1; }
 }
 
 # Linux's C ovpn driver, P2P, set up with the kernel selftests' client
@@ -142,8 +149,7 @@ dco_load() {
 up_ovpn() {
 	local alg i txid=() log
 	case $1 in aes) alg=aes ;; chacha) alg=chachapoly ;; *) return 1 ;; esac
-	[ -n "$CCLI" ] && [ -x "$CCLI" ] || { echo "the selftests' ovpn-cli was not built"; return 1; }
-	modprobe ovpn || { echo "modprobe ovpn failed"; return 1; }
+	c_cli_ready || return 1
 	"$CCLI" 2>&1 | grep -q 'new_peer <iface> <peer_id> <tx_id>' && txid=(none)
 	bench_topo || return 1
 	for i in 0 1; do
@@ -173,10 +179,9 @@ up_ovpn() {
 up_ovpntcp() {
 	local i log=$BENCH_WORK/c-tcp.log lpid
 	[ "$1" = aes ] || return 1
-	[ -n "$CCLI" ] && [ -x "$CCLI" ] || { echo "the selftests' ovpn-cli was not built"; return 1; }
+	c_cli_ready || return 1
 	"$CCLI" 2>&1 | grep -q 'connect <iface> <peer_id> <tx_id>' ||
 		{ echo "this ovpn-cli has no TCP connect with a TX id"; return 1; }
-	modprobe ovpn || { echo "modprobe ovpn failed"; return 1; }
 	bench_topo || return 1
 	ip netns exec peer0 "$CCLI" new_iface tun0 P2P >/dev/null || return 1
 	ip netns exec peer1 "$CCLI" new_iface tun0 MP >/dev/null || return 1
@@ -342,9 +347,6 @@ iperf_why() { tr '\n' ' ' <"$BENCH_WORK/iperf.err" | cut -c1-100; }
 # Prints one BENCH line: rep system cipher metric value.
 emit() { echo "BENCH $1 $2 $3 $4 $5"; }
 
-# Measures the system that is up and prints its BENCH lines (rep $1,
-# system $2, cipher $3).  Returns non-zero if a figure is missing (the
-# missing ones are printed as BENCH-NA).
 # This module's receive steering at work: for each namespace (peer0, then
 # peer1), the packets tun0 received and how many of them went through the
 # RX work (rx_queued); nothing for the other systems.
@@ -370,6 +372,9 @@ steer_report() {
 	echo "BENCH-STEER $1 $2 $3 $4 peer0 $((b[1] - a[1]))/$((b[0] - a[0])) peer1 $((b[3] - a[3]))/$((b[2] - a[2]))"
 }
 
+# Measures the system that is up and prints its BENCH lines (rep $1,
+# system $2, cipher $3).  Returns non-zero if a figure is missing (the
+# missing ones are printed as BENCH-NA).
 measure() {
 	local rep=$1 sys=$2 c=$3 out rx t0 t1 ok=0 hz
 	hz=$(getconf CLK_TCK)
