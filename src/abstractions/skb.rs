@@ -339,8 +339,15 @@ impl SkbQueue {
         unsafe { bindings::skb_queue_head(self.inner.get(), skb.into_raw()) };
     }
 
-    /// Takes the first skb, if any.
+    /// Takes the first skb, if any.  An empty queue (a snapshot, as for
+    /// [`SkbQueue::is_empty`]) is seen without taking the lock: the
+    /// control queue of a TCP peer is empty for nearly every frame sent.
+    /// An skb pushed concurrently may then be missed; every pusher is
+    /// followed by a pop of its own (or by scheduling one).
     pub(crate) fn pop(&self) -> Option<SkBuff> {
+        if self.is_empty() {
+            return None;
+        }
         // SAFETY: initialised (invariant); a dequeued skb is ours.
         unsafe { SkBuff::from_raw(bindings::skb_dequeue(self.inner.get())) }
     }
