@@ -154,6 +154,8 @@ pub(crate) fn xmit(dev: &NetDevice, ovpn: &Ovpn, mut skb: SkBuff) {
         dropped(dev, Reason::TxError);
         return;
     }
+    // What comes back from a peer we send bulk to is steered to the work.
+    peer.rx_steer.note_tx(now_ns(), skb.len());
     if !skb.is_gso() {
         send_one(peer, skb);
         return;

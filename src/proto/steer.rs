@@ -12,6 +12,17 @@
 //! before it (by default [`STEER_BURST`]; 0 sends every packet to the
 //! work).  And while the work has packets, every packet goes to it, so
 //! that no later packet overtakes them.
+//!
+//! What is sent to the peer counts too: while it is bulk (at least
+//! [`TX_BULK_BYTES`] in a run without a pause of [`TX_GAP_NS`]), what
+//! comes back goes to the work as well, however sparse.  A bulk sender
+//! receives few packets (TCP's ACKs, one for many segments, often
+//! milliseconds apart, each followed by a window's worth of segments);
+//! decrypted at once, each would run the sender's ACK processing, and the
+//! transmission and encryption of the segments it lets go, in the context
+//! that received it, which is the one that sent the ACK: both directions
+//! of the flow would then share one CPU, by chance of where the
+//! receiver's work ran.
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -21,6 +32,15 @@ pub const STEER_BURST: u32 = 2;
 
 /// Two packets of one burst arrive less than this apart (ns).
 pub const BURST_GAP_NS: u64 = 1_000_000;
+
+/// Two packets of one bulk send go less than this apart (ns): longer than
+/// [`BURST_GAP_NS`], as a sender waits for sparse ACKs between bursts.
+pub const TX_GAP_NS: u64 = 10_000_000;
+
+/// Bytes sent in a run that make the send bulk: more than a request or a
+/// ping sends, and what a voice call (a packet every 20 ms) never runs up;
+/// about one TSO/GSO packet of TCP in full flow.
+pub const TX_BULK_BYTES: u32 = 64 * 1024;
 
 /// The steering state of one peer, shared by every context receiving its
 /// packets and its RX work.
@@ -33,7 +53,16 @@ pub struct RxSteer {
     /// Packets in a row that each came within [`BURST_GAP_NS`] of the one
     /// before.
     burst: AtomicU32,
+    /// When the last packet was sent to the peer (ns).
+    tx_last_ns: AtomicU64,
+    /// Bytes sent in a run, each packet within [`TX_GAP_NS`] of the one
+    /// before (saturating).
+    tx_bytes: AtomicU32,
 }
+
+/// The longest run counted: below `u32::MAX`, so that a threshold of
+/// `u32::MAX` is never reached, however long a flow lasts.
+const RUN_MAX: u32 = u32::MAX - 1;
 
 impl RxSteer {
     /// Whether a packet arriving at `now` (ns, a monotonic clock) goes to
@@ -41,7 +70,7 @@ impl RxSteer {
     /// active from here on (the caller queues the packet, then the work).
     ///
     /// Every packet of a peer passes here, so the common cases take no
-    /// read-modify-write: an active work is one load, a lone packet three
+    /// read-modify-write: an active work is one load, a lone packet a few
     /// loads and stores.  Contexts receiving the same peer at once may
     /// miscount a burst by a packet; that only moves the threshold.
     pub fn steer(&self, now: u64, burst_min: u32) -> bool {
@@ -51,16 +80,44 @@ impl RxSteer {
         let last = self.last_ns.load(Ordering::Relaxed);
         self.last_ns.store(now, Ordering::Relaxed);
         let burst = if now.wrapping_sub(last) < BURST_GAP_NS {
-            self.burst.fetch_add(1, Ordering::Relaxed).saturating_add(1)
+            let n = self.burst.load(Ordering::Relaxed).saturating_add(1);
+            let n = n.min(RUN_MAX);
+            self.burst.store(n, Ordering::Relaxed);
+            n
         } else {
             self.burst.store(0, Ordering::Relaxed);
             0
         };
-        if burst >= burst_min {
+        if burst >= burst_min || (burst_min != u32::MAX && self.sending_bulk(now)) {
             self.active.store(true, Ordering::Release);
             return true;
         }
         false
+    }
+
+    /// Counts `len` bytes sent to the peer at `now` (ns, the clock of
+    /// [`RxSteer::steer`]).  Like `steer`, no read-modify-write: senders
+    /// racing may miscount the run by a packet.
+    pub fn note_tx(&self, now: u64, len: usize) {
+        let len = u32::try_from(len).unwrap_or(u32::MAX);
+        let last = self.tx_last_ns.load(Ordering::Relaxed);
+        self.tx_last_ns.store(now, Ordering::Relaxed);
+        let run = if now.wrapping_sub(last) < TX_GAP_NS {
+            self.tx_bytes.load(Ordering::Relaxed).saturating_add(len)
+        } else {
+            len
+        };
+        self.tx_bytes.store(run, Ordering::Relaxed);
+    }
+
+    /// Whether what is sent to the peer is bulk at `now`: the last packet
+    /// went less than [`TX_GAP_NS`] ago and ended a run of at least
+    /// [`TX_BULK_BYTES`].
+    fn sending_bulk(&self, now: u64) -> bool {
+        let last = self.tx_last_ns.load(Ordering::Relaxed);
+        // A sender on another CPU may have stamped a slightly later time.
+        let since = now.saturating_sub(last);
+        last != 0 && since < TX_GAP_NS && self.tx_bytes.load(Ordering::Relaxed) >= TX_BULK_BYTES
     }
 
     /// The RX work ends a batch; `empty` tells whether its queue is empty
@@ -212,6 +269,94 @@ mod tests {
     }
 
     #[test]
+    fn replies_to_a_bulk_send_go_to_the_work_however_sparse() {
+        // A bulk sender: a 65160-byte GSO packet after each ACK, 3.6 ms
+        // apart; two of them make a bulk run.
+        let s = RxSteer::default();
+        for i in 1..=200u64 {
+            let t = 1000 * MS + i * 3600 * US;
+            assert_eq!(
+                s.steer(t, STEER_BURST),
+                i > 2,
+                "ACK {i}: steered once the send is bulk"
+            );
+            assert!(!s.batch_done(|| true));
+            s.note_tx(t + 20 * US, 65_160);
+        }
+    }
+
+    #[test]
+    fn a_ping_and_its_reply_stay_inline() {
+        // A request sent every 200 ms, its reply 300 us later.
+        let s = RxSteer::default();
+        for i in 1..100u64 {
+            let t = i * 200 * MS;
+            s.note_tx(t, 84);
+            assert!(!s.steer(t + 300 * US, STEER_BURST), "reply {i}");
+        }
+    }
+
+    #[test]
+    fn a_voice_call_stays_inline() {
+        // 50 packets a second each way, for a minute.
+        let s = RxSteer::default();
+        for i in 1..3000u64 {
+            let t = i * 20 * MS;
+            s.note_tx(t, 200);
+            assert!(!s.steer(t + 10 * MS, STEER_BURST), "packet {i}");
+        }
+    }
+
+    #[test]
+    fn a_long_stream_of_small_sends_becomes_bulk() {
+        // 1 KB every 2 ms: bulk after 64 of them.
+        let s = RxSteer::default();
+        let steered: Vec<u64> = (1..200u64)
+            .filter(|i| {
+                let t = i * 2 * MS;
+                s.note_tx(t, 1024);
+                let r = s.steer(t + 1500 * US, STEER_BURST);
+                assert!(!s.batch_done(|| true));
+                r
+            })
+            .collect();
+        assert_eq!(steered.first(), Some(&64));
+        assert_eq!(steered.len(), 199 - 63);
+    }
+
+    #[test]
+    fn a_send_that_paused_no_longer_steers_replies() {
+        let s = RxSteer::default();
+        s.note_tx(MS, 65_000);
+        s.note_tx(2 * MS, 1_000);
+        assert!(s.steer(11 * MS, STEER_BURST), "9 ms after the last send");
+        assert!(!s.batch_done(|| true));
+        assert!(!s.steer(13 * MS, STEER_BURST), "11 ms after it");
+        // A new run starts from nothing.
+        s.note_tx(14 * MS, 1_000);
+        assert!(!s.steer(100 * MS, STEER_BURST));
+        s.note_tx(101 * MS, 1_000);
+        assert!(!s.steer(101 * MS + 2 * US, STEER_BURST));
+    }
+
+    #[test]
+    fn a_clock_read_earlier_than_the_last_send_still_counts_as_recent() {
+        let s = RxSteer::default();
+        s.note_tx(10 * MS, 70_000);
+        assert!(s.steer(10 * MS - 3 * US, STEER_BURST));
+    }
+
+    #[test]
+    fn run_of_bytes_saturates() {
+        let s = RxSteer::default();
+        for i in 0..100u64 {
+            s.note_tx(MS + i, usize::MAX);
+        }
+        assert_eq!(s.tx_bytes.load(Ordering::Relaxed), u32::MAX);
+        assert!(s.steer(MS + 200, STEER_BURST));
+    }
+
+    #[test]
     fn threshold_zero_queues_everything() {
         let s = RxSteer::default();
         for t in (1..10).map(|i| i * 100 * MS) {
@@ -224,20 +369,26 @@ mod tests {
     fn threshold_max_queues_nothing() {
         let s = RxSteer::default();
         for i in 0..1000 {
+            s.note_tx(MS + i, 65_000);
             assert!(!s.steer(MS + i, u32::MAX));
         }
+        // Even a run that has reached the counter's end.
+        s.burst.store(RUN_MAX, Ordering::Relaxed);
+        assert!(!s.steer(2 * MS, u32::MAX));
+        assert_eq!(s.burst.load(Ordering::Relaxed), RUN_MAX);
     }
 
     proptest::proptest! {
-        /// A model of one peer: packets arriving (a gap in ns each) and
-        /// runs of its RX work (a budget each) in any order.  No packet is
+        /// A model of one peer: packets arriving (a gap in ns each),
+        /// packets sent to it (a gap and a length) and runs of its RX work
+        /// (a budget each) in any order.  No packet is
         /// left queued without the work scheduled, and none is decrypted
         /// at once while older ones wait in the queue.
         #[test]
         fn queued_packets_are_never_stranded_or_overtaken(
             burst in 0u32..4,
             ops in proptest::collection::vec(
-                (proptest::bool::ANY, 0u64..3 * BURST_GAP_NS, 1usize..5),
+                (0u8..3, 0u64..3 * TX_GAP_NS, 1usize..5),
                 1..200,
             ),
         ) {
@@ -246,9 +397,12 @@ mod tests {
             let queued = Cell::new(0usize);
             let mut scheduled = false;
             let mut now = 1u64;
-            for (is_packet, step, budget) in ops {
-                if is_packet {
-                    now += step;
+            for (op, step, budget) in ops {
+                if op == 2 {
+                    now += step / 8;
+                    s.note_tx(now, budget * 20_000);
+                } else if op == 0 {
+                    now += step / 8;
                     if s.steer(now, burst) {
                         queued.set(queued.get() + 1);
                         scheduled = true;
