@@ -105,8 +105,7 @@ step "VM scenarios"
 # kmemleak), the control plane, the data path's counters, ciphers, replay,
 # tampering, foreign packets, inner IPv6, key rotation and late keys,
 # keepalive expiry, peer and device removal under traffic, every
-# packet through the peers' RX work (rx_burst=0), sparse packets from a
-# peer that is sent bulk through its RX work, the TCP
+# packet through the peers' RX work (rx_burst=0), the TCP
 # transport's counters, control frames, broken streams and a bulk
 # transfer without a stall, peer dumps of many messages, MP routing,
 # float, dual stack, the reverse-path check and the undefined peer id,
@@ -133,8 +132,8 @@ if [ "${OVPN_VM_FULL:-0}" != 1 ] && [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 		rmmod-with-devices netns-delete autoload
 		p2p-peer p2p-replace mp-peers set-peer teardown-notifies rmmod-with-peers
 		dp-ping-counts dp-ciphers dp-replay dp-tamper dp-foreign-packets dp-ipv6-inner
-		dp-key-rotation-flood dp-key-late dp-gso-tcp dp-rx-work dp-rx-steer-bulk-send
-		dp-keepalive-expiry dp-del-peer-flood dp-dellink-flood
+		dp-key-rotation-flood dp-key-late dp-gso-tcp dp-rx-work dp-keepalive-expiry
+		dp-del-peer-flood dp-dellink-flood
 		mp-routing mp-float mp-dual-stack
 		tcp-ping-counts tcp-ipv6-transport tcp-control-frames tcp-bad-frame
 		tcp-remote-close tcp-socket-restored"

@@ -242,38 +242,6 @@ t_gso_tcp() {
 	check "no backlog drops" '[ "$(drop_stat peer1 rx_drop_backlog)" = 0 ]'
 }
 
-# Packets from a peer that is being sent bulk go through its RX work,
-# however sparse (they are its ACKs, whose processing would otherwise run
-# the sender's TCP where they arrive); the same sparse packets without a
-# bulk send stay inline.  peer1 pings peer0 every 100 ms, first alone,
-# then while peer0 sends UDP to peer1 as fast as it can.
-t_rx_steer_bulk_send() {
-	local n=20 q a srv cl dq drx i
-	setup_p2p || return 1
-	q=$(drop_stat peer0 rx_queued) && a=$(peer_line peer0) || return 1
-	ip netns exec peer1 ping -q -c $n -i 0.1 -W 2 5.5.5.1 >/dev/null || return 1
-	dq=$(($(drop_stat peer0 rx_queued) - q))
-	check "sparse pings to an idle peer are not queued ($dq)" '[ "$dq" = 0 ]' || return 1
-	ip netns exec peer1 timeout 120 iperf3 -s -1 -B 5.5.5.2 >/dev/null 2>&1 &
-	srv=$!
-	for ((i = 0; i < 30; i++)); do
-		ip netns exec peer1 ss -Hltn 'sport = :5201' | grep -q . && break
-		nap 1
-	done
-	ip netns exec peer0 timeout 120 iperf3 -c 5.5.5.2 -u -b 200M -l 1300 -t 8 >/dev/null 2>&1 &
-	cl=$!
-	sleep 2
-	q=$(drop_stat peer0 rx_queued) && a=$(peer_line peer0) || return 1
-	ip netns exec peer1 ping -q -c $n -i 0.1 -W 2 5.5.5.1 >/dev/null
-	dq=$(($(drop_stat peer0 rx_queued) - q))
-	drx=$(($(field vpn_rx_packets "$(peer_line peer0)") - $(field vpn_rx_packets "$a")))
-	wait $cl
-	wait $srv
-	echo "peer0 while sending: $drx packets received, $dq through the RX work"
-	echo "peer1: $(nonzero_stats peer1)"
-	check "most pings to a bulk sender go through the RX work" '[ "$drx" -ge $n ] && [ "$dq" -ge $((n / 2)) ]'
-}
-
 # The module loaded with rx_burst=0: every received data packet goes
 # through the peer's RX work (in the debug guest, bursts are too rare for
 # the default to use it much).  Pings are counted exactly, all of them
@@ -414,7 +382,6 @@ scenario dp-key-rotation-flood t_key_rotation
 scenario dp-key-late t_key_late
 scenario dp-gso-tcp t_gso_tcp
 scenario dp-rx-work t_rx_work
-scenario dp-rx-steer-bulk-send t_rx_steer_bulk_send
 scenario dp-keepalive-expiry t_keepalive_expiry
 scenario dp-del-peer-flood t_del_peer_flood
 scenario dp-dellink-flood t_dellink_flood
