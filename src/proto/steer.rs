@@ -285,26 +285,28 @@ mod tests {
         }
     }
 
+    /// Asserts that `n` exchanges, one every `period`, each a packet of
+    /// `len` bytes sent and one received `reply_after` later, are all
+    /// decrypted at once.
+    fn assert_exchanges_inline(n: u64, period: u64, len: usize, reply_after: u64) {
+        let s = RxSteer::default();
+        for i in 1..=n {
+            let t = i * period;
+            s.note_tx(t, len);
+            assert!(!s.steer(t + reply_after, STEER_BURST), "exchange {i}");
+        }
+    }
+
     #[test]
     fn a_ping_and_its_reply_stay_inline() {
         // A request sent every 200 ms, its reply 300 us later.
-        let s = RxSteer::default();
-        for i in 1..100u64 {
-            let t = i * 200 * MS;
-            s.note_tx(t, 84);
-            assert!(!s.steer(t + 300 * US, STEER_BURST), "reply {i}");
-        }
+        assert_exchanges_inline(100, 200 * MS, 84, 300 * US);
     }
 
     #[test]
     fn a_voice_call_stays_inline() {
         // 50 packets a second each way, for a minute.
-        let s = RxSteer::default();
-        for i in 1..3000u64 {
-            let t = i * 20 * MS;
-            s.note_tx(t, 200);
-            assert!(!s.steer(t + 10 * MS, STEER_BURST), "packet {i}");
-        }
+        assert_exchanges_inline(3000, 20 * MS, 200, 10 * MS);
     }
 
     #[test]
