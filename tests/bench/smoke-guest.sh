@@ -57,7 +57,6 @@ s_aead() { bench_aead 1; }
 s_scale() { BENCH_SCALE=5 bench_scale 1 dco && BENCH_SCALE=5 bench_scale 1 ovpn; }
 s_mp_tput() { bench_mp_tput 1 dco 5 && bench_mp_tput 1 ovpn 5; }
 
-
 # Not a figure but the steering's rule for a bulk sender, which needs
 # the release kernel's speed: packets from a peer that is being sent bulk
 # (64 KiB in a run without a 10 ms pause) go through its RX work, however
@@ -65,9 +64,9 @@ s_mp_tput() { bench_mp_tput 1 dco 5 && bench_mp_tput 1 ovpn 5; }
 # pings peer0 every 100 ms, first alone, then while peer0 sends
 # 1300-byte UDP datagrams to peer1 every millisecond or so, which are
 # dropped as they cross the veth (peer1's side gets an MTU of 600), so
-# that only the sender works.  In a guest too slow to send 100 packets a second (the debug
-# kernel's), nothing is bulk by the rule: the scenario says so and
-# checks only the first half.
+# that only the sender works.  In a guest too slow to send 100 packets a
+# second (the debug kernel's), nothing is bulk by the rule: the scenario
+# says so and checks only the first half.
 s_steer_bulk_send() {
 	local n=20 q a b dq drx tx t0 t1 pps fl
 	cleanup_all
