@@ -115,7 +115,7 @@ boot() {
 			"$REPO" "$KDIR" "$PATH" "$CCLI" "$TCRYPT_KO" "$TIME" "$REPS"
 		# The guest-side knobs (guest.sh, profile-guest.sh), when set here.
 		local v
-		for v in BENCH_SCALE BENCH_SCALE_ONCE BENCH_MP_PEERS BENCH_SYSTEMS OVPN_VM_SCENARIOS \
+		for v in BENCH_SCALE BENCH_SCALE_ONCE BENCH_MP_PEERS BENCH_SYSTEMS BENCH_SKIP OVPN_VM_SCENARIOS \
 			PROFILE_SYSTEMS PROFILE_CIPHER PROFILE_T PROFILE_TOP; do
 			[ -z "${!v+x}" ] || printf 'export %s=%q\n' "$v" "${!v}"
 		done
@@ -134,25 +134,48 @@ boot() {
 notes=()
 start=$SECONDS
 # With more than one vCPU, TCG sometimes lets a vCPU run a stale int3
-# while the kernel patches its code (static keys), mostly during boot: a
-# guest that died before its first figure is booted again, up to 3 times.
-ok=0
-for try in 1 2 3; do
+# while the kernel patches its code (static keys): the guest dies, mostly
+# while it boots, now and then in the middle of the run.  The full run
+# then boots the guest again (up to BENCH_BOOTS times, default 5, with the
+# same vCPUs): the units of the run that finished (BENCH-DONE lines) go to
+# $OUT/skip.txt, which the new guest skips, and their figures are kept
+# from the log of the boot that died (vm-<N>cpu-part<K>.log, up to its
+# last BENCH-DONE).  The smoke and the profile only retry a guest that
+# died before its first figure.  When every boot died, the whole run is
+# done again with 1 vCPU.
+: >"$OUT/skip.txt"
+BENCH_SKIP=$(cd "$OUT" && pwd)/skip.txt
+parts=()
+ok=0 deaths=0
+for try in $(seq "${BENCH_BOOTS:-5}"); do
 	boot "$CPUS" && { ok=1; break; }
 	[ "$CPUS" -gt 1 ] || break
-	tr -d '\r' <"$OUT/vm.log" | grep -Eq '^(BENCH-INFO|=== profile)' && break
-	log "the guest with $CPUS vCPUs died while it booted (try $try)"
-	mv "$OUT/vm.log" "$OUT/vm-${CPUS}cpu-boot$try.log"
-done
-if [ $ok = 0 ]; then
-	if [ "$CPUS" -gt 1 ]; then
-		log "the guest with $CPUS vCPUs did not finish (see $OUT/vm-${CPUS}cpu*.log); again with 1"
-		[ ! -f "$OUT/vm.log" ] || mv "$OUT/vm.log" "$OUT/vm-${CPUS}cpu.log"
-		notes+=("the guest with $CPUS vCPUs died (logs: vm-${CPUS}cpu*.log); this run used 1 vCPU")
-		CPUS=1
-		boot 1 || true
+	deaths=$((deaths + 1))
+	mv "$OUT/vm.log" "$OUT/vm-${CPUS}cpu-part$try.log"
+	if [ $SMOKE = 0 ] && [ $PROFILE = 0 ]; then
+		parts+=("$OUT/vm-${CPUS}cpu-part$try.log")
+		tr -d '\r' <"$OUT/vm-${CPUS}cpu-part$try.log" | sed -n 's/^BENCH-DONE //p' >>"$OUT/skip.txt"
+		log "the guest with $CPUS vCPUs died (boot $try) after $(wc -l <"$OUT/skip.txt") units in all; booting it again for the rest"
+		continue
 	fi
+	tr -d '\r' <"$OUT/vm-${CPUS}cpu-part$try.log" | grep -Eq '^(BENCH-INFO|=== profile|RESULT )' && break
+	log "the guest with $CPUS vCPUs died while it booted (boot $try)"
+done
+[ $ok = 1 ] && [ $deaths -gt 0 ] && [ ${#parts[@]} -gt 0 ] &&
+	notes+=("the guest with $CPUS vCPUs died $deaths time(s) (logs: vm-${CPUS}cpu-part*.log); each time it was booted again for the units left")
+if [ $ok = 0 ] && [ "$CPUS" -gt 1 ]; then
+	log "the guest with $CPUS vCPUs did not finish (see $OUT/vm-${CPUS}cpu*.log); again with 1"
+	notes+=("the guest with $CPUS vCPUs died $deaths time(s) (logs: vm-${CPUS}cpu*.log); this run used 1 vCPU")
+	CPUS=1 parts=()
+	: >"$OUT/skip.txt"
+	boot 1 || true
 fi
+# The log the report reads: of each boot that died, the lines up to its
+# last BENCH-DONE; then the last boot's whole log.
+for p in "${parts[@]}"; do
+	tr -d '\r' <"$p" | awk '{ buf = buf $0 "\n" } /^BENCH-DONE / { printf "%s", buf; buf = "" }'
+done >"$OUT/vm-all.log"
+tr -d '\r' <"$OUT/vm.log" >>"$OUT/vm-all.log"
 elapsed=$((SECONDS - start))
 log "guest ran ${elapsed} s"
 
@@ -169,11 +192,11 @@ if [ $SMOKE = 1 ]; then
 	exit 0
 fi
 
-tr -d '\r' <"$OUT/vm.log" | grep -q '^BENCH-END' ||
+grep -q '^BENCH-END' "$OUT/vm-all.log" ||
 	notes+=("the guest did not finish the benchmark; the table holds what it measured")
 notes+=("kernel tree $(basename "$KDIR"), guest vCPUs $CPUS, iperf3 $TIME s per run, guest time $elapsed s")
 [ -n "$CCLI" ] || notes+=("the selftests' ovpn-cli did not build: see results/bench-c-cli-build.log")
-/usr/bin/python3 tests/bench/report.py "$OUT/vm.log" "$OUT" "${notes[@]}" ||
+/usr/bin/python3 tests/bench/report.py "$OUT/vm-all.log" "$OUT" "${notes[@]}" ||
 	{ log "report failed"; exit 1; }
 cat "$OUT/results.md"
 log "report in $OUT"

@@ -63,7 +63,10 @@ def parse(log):
             elif parts[0] == "BENCH-NA" and len(parts) >= 4:
                 na[(parts[2], parts[3])].append(" ".join(parts[4:]))
             elif parts[0] == "BENCH-INFO":
-                info.append(" ".join(parts[1:]))
+                # A run resumed after its guest died repeats the first lines.
+                i = " ".join(parts[1:])
+                if i not in info:
+                    info.append(i)
     return vals, na, info
 
 
