@@ -5,7 +5,7 @@
 # module over UDP and over TCP, and the C ovpn driver), one TCP stream
 # through the tunnel (iperf3, PROFILE_T seconds) while perf samples every
 # CPU of the guest (software clock: TCG has no PMU).  Prints the goodput
-# and the hottest kernel symbols, flat and by caller module, as
+# and the hottest kernel symbols, flat, by module and by task, as
 # "PROFILE <system> ..." lines.  Run in the test VM by
 # tests/bench/bench.sh --profile.
 set -u
@@ -60,6 +60,9 @@ for sys in $PROFILE_SYSTEMS; do
 		grep -E '^ +[0-9].*\[k\]' | head -n "$PROFILE_TOP" | sed "s/^/PROFILE $sys sym /"
 	perf report -i "$data" --stdio --no-children --sort dso 2>/dev/null |
 		grep -E '^ +[0-9]' | head -n 12 | sed "s/^/PROFILE $sys dso /"
+	# Which tasks ran, and how much of the two vCPUs stayed idle (swapper).
+	perf report -i "$data" --stdio --no-children --sort comm 2>/dev/null |
+		grep -E '^ +[0-9]' | head -n 12 | sed "s/^/PROFILE $sys comm /"
 	rm -f "$data"
 	cleanup_all
 done
