@@ -10,7 +10,7 @@
 use crate::abstractions::crypto::{self, Aead, AeadJob, Direction};
 use crate::abstractions::netdev::{now_ms, now_ns, with_bh_disabled, NetDevice};
 use crate::abstractions::rtnl::driver_data;
-use crate::abstractions::skb::SkBuff;
+use crate::abstractions::skb::{SkBuff, SkbQueue};
 use crate::abstractions::tcp::{TcpFailure, TcpHandler, TcpSock};
 use crate::abstractions::udp::{UdpRecv, UdpSock};
 use crate::abstractions::wq;
@@ -58,6 +58,8 @@ pub(crate) enum Reason {
     TxNoKey,
     /// TX: any other failure (memory, route, encryption).
     TxError,
+    /// TX: the peer's queue of packets to encrypt is full (`tx_work`).
+    TxBacklog,
 }
 
 impl Reason {
@@ -77,17 +79,21 @@ impl Reason {
 
 /// Why packets were dropped, per device (beyond the stats64 totals): one
 /// counter per [`Reason`]; then the packets that went through a peer's RX
-/// work rather than being decrypted where they arrived (`rx_queued`).
+/// work rather than being decrypted where they arrived (`rx_queued`), and
+/// those (GSO super-packets counted once) that a peer's TX work sent
+/// (`tx_queued`).
 #[derive(Default)]
 pub(crate) struct DropStats([AtomicU64; DropStats::NAMES.len()]);
 
 /// The index of `rx_queued` in [`DropStats`].
-const RX_QUEUED: usize = Reason::TxError as usize + 1;
-const _: () = assert!(DropStats::NAMES.len() == RX_QUEUED + 1);
+const RX_QUEUED: usize = Reason::TxBacklog as usize + 1;
+/// The index of `tx_queued` in [`DropStats`].
+const TX_QUEUED: usize = RX_QUEUED + 1;
+const _: () = assert!(DropStats::NAMES.len() == TX_QUEUED + 1);
 
 impl DropStats {
     /// The counters' names for `ethtool -S`, in [`Reason`] order, then
-    /// `rx_queued`.
+    /// `rx_queued` and `tx_queued`.
     pub(crate) const NAMES: &'static [&'static CStr] = &[
         c"rx_drop_no_peer",
         c"rx_drop_no_key",
@@ -99,7 +105,9 @@ impl DropStats {
         c"tx_drop_no_peer",
         c"tx_drop_no_key",
         c"tx_drop_error",
+        c"tx_drop_backlog",
         c"rx_queued",
+        c"tx_queued",
     ];
 
     /// Reads the counters into `out`.
@@ -156,10 +164,28 @@ pub(crate) fn xmit(dev: &NetDevice, ovpn: &Ovpn, mut skb: SkBuff) {
     }
     // What comes back from a peer we send bulk to is steered to the work.
     peer.rx_steer.note_tx(now_ns(), skb.len());
+    if crate::module_parameters::tx_work.value() != 0 {
+        if peer.tx_q.len() >= TX_QUEUE_MAX {
+            dropped(dev, Reason::TxBacklog);
+            return;
+        }
+        // The inner route may be borrowed for this call only.
+        skb.dst_drop();
+        peer.tx_q.push(skb);
+        tx_kick(peer);
+        return;
+    }
+    send_segments(peer, skb);
+}
+
+/// Encrypts and sends `skb` to `peer`, segmenting it first if it is a
+/// GSO super-packet.
+fn send_segments(peer: Arc<Peer>, skb: SkBuff) {
     if !skb.is_gso() {
         send_one(peer, skb);
         return;
     }
+    let dev = peer.dev();
     match skb.gso_segment() {
         Ok(segs) => {
             for seg in segs {
@@ -167,6 +193,54 @@ pub(crate) fn xmit(dev: &NetDevice, ovpn: &Ovpn, mut skb: SkBuff) {
             }
         }
         Err(_) => dropped(dev, Reason::TxError),
+    }
+}
+
+/// One run of a peer's work: takes up to `budget` packets off `q` and
+/// hands each to `f`, with BHs disabled as the data path expects, then
+/// adds their number to the device counter `which` (`RX_QUEUED`,
+/// `TX_QUEUED`).
+fn drain(peer: &Peer, q: &SkbQueue, budget: usize, which: usize, mut f: impl FnMut(SkBuff)) {
+    let mut n = 0u64;
+    with_bh_disabled(|| {
+        for _ in 0..budget {
+            let Some(skb) = q.pop() else {
+                return;
+            };
+            n += 1;
+            f(skb);
+        }
+    });
+    if let Some(ovpn) = driver_data::<OvpnLink>(peer.dev()) {
+        ovpn.drops().0[which].fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// Packets (GSO super-packets count as one) a peer's TX queue holds at
+/// most; more are dropped.  The sending socket's own limits (TCP small
+/// queues) usually stop it long before.
+const TX_QUEUE_MAX: usize = 1024;
+/// Packets the TX work sends before it lets other work run.
+const TX_BUDGET: usize = 16;
+
+/// Queues the TX work of `peer` on the module's unbound workqueue; if it
+/// is queued already, that run finds the packets.  Every packet pushed to
+/// `tx_q` is followed by this, so none is left without a run.
+fn tx_kick(peer: Arc<Peer>) {
+    if let Some(q) = wq::queue() {
+        let _ = q.enqueue::<_, { crate::peer::TX_WORK }>(peer);
+    }
+}
+
+/// The TX work of `peer`: encrypts and sends what its queue holds, in
+/// order, a budget at a time, with BHs disabled as the data path expects.
+pub(crate) fn tx_drain(peer: Arc<Peer>) {
+    drain(&peer, &peer.tx_q, TX_BUDGET, TX_QUEUED, |skb| {
+        send_segments(peer.clone(), skb)
+    });
+    // More to do (the budget ran out, or packets came meanwhile)?
+    if !peer.tx_q.is_empty() {
+        tx_kick(peer);
     }
 }
 
@@ -452,7 +526,7 @@ fn rx_packet(peer: Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAdd
 /// `rx_q` is followed by this, so none is left without a run.
 fn rx_kick(peer: Arc<Peer>) {
     if let Some(q) = wq::queue() {
-        let _ = q.enqueue(peer);
+        let _ = q.enqueue::<_, { crate::peer::RX_WORK }>(peer);
     }
 }
 
@@ -460,27 +534,17 @@ fn rx_kick(peer: Arc<Peer>) {
 /// time, with BHs disabled as the data path expects.
 pub(crate) fn rx_drain(peer: Arc<Peer>) {
     let udp = matches!(peer.sock(), PeerSock::Udp(_));
-    let mut n = 0u64;
-    with_bh_disabled(|| {
-        for _ in 0..RX_BUDGET {
-            let Some(skb) = peer.rx_q.pop() else {
-                return;
-            };
-            n += 1;
-            // The header was checked when the packet was queued.
-            let Some(&b0) = skb.head().first() else {
-                dropped(peer.dev(), Reason::RxMalformed);
-                continue;
-            };
-            let key_id = b0 & wire::KEY_ID_MAX;
-            // The outer addresses, for float: the headers are still there.
-            let from = udp.then(|| skb.udp_addrs());
-            rx_decrypt(peer.clone(), skb, key_id, from);
-        }
+    drain(&peer, &peer.rx_q, RX_BUDGET, RX_QUEUED, |skb| {
+        // The header was checked when the packet was queued.
+        let Some(&b0) = skb.head().first() else {
+            dropped(peer.dev(), Reason::RxMalformed);
+            return;
+        };
+        let key_id = b0 & wire::KEY_ID_MAX;
+        // The outer addresses, for float: the headers are still there.
+        let from = udp.then(|| skb.udp_addrs());
+        rx_decrypt(peer.clone(), skb, key_id, from);
     });
-    if let Some(ovpn) = driver_data::<OvpnLink>(peer.dev()) {
-        ovpn.drops().0[RX_QUEUED].fetch_add(n, Ordering::Relaxed);
-    }
     // More to do (the budget ran out, or packets came meanwhile)?
     if peer.rx_steer.batch_done(|| peer.rx_q.is_empty()) {
         rx_kick(peer);

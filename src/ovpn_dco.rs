@@ -34,6 +34,10 @@ module! {
             default: crate::proto::steer::STEER_BURST,
             description: "A peer's received packet is decrypted by the peer's RX work (on another CPU, in order) when it and this many packets before it each came less than 1 ms after the one before; 0: every packet; 4294967295: none (all decrypted where they arrive)",
         },
+        tx_work: u32 {
+            default: 0,
+            description: "Not 0: the packets sent to a peer are encrypted and sent by the peer's TX work (on another CPU, in order); 0: in the sender's context",
+        },
     },
 }
 

@@ -119,18 +119,41 @@ pub(crate) struct Peer {
     pub(crate) rx_steer: RxSteer,
     /// The RX work: drains `rx_q` (`io::rx_drain`).
     #[pin]
-    rx_work: Work<Peer>,
+    rx_work: Work<Peer, RX_WORK>,
+    /// Packets to send to the peer (whole, GSO super-packets included)
+    /// waiting for its TX work, which encrypts and sends them in order on
+    /// a CPU other than the sender's; used when the module parameter
+    /// `tx_work` is set (see `io::xmit`).
+    #[pin]
+    pub(crate) tx_q: SkbQueue,
+    /// The TX work: drains `tx_q` (`io::tx_drain`).
+    #[pin]
+    tx_work: Work<Peer, TX_WORK>,
 }
+
+/// The id of the RX work among a peer's work items.
+pub(crate) const RX_WORK: u64 = 0;
+/// The id of the TX work among a peer's work items.
+pub(crate) const TX_WORK: u64 = 1;
 
 impl_has_work! {
-    impl HasWork<Self> for Peer { self.rx_work }
+    impl HasWork<Self, { RX_WORK }> for Peer { self.rx_work }
+    impl HasWork<Self, { TX_WORK }> for Peer { self.tx_work }
 }
 
-impl WorkItem for Peer {
+impl WorkItem<RX_WORK> for Peer {
     type Pointer = Arc<Peer>;
 
     fn run(this: Arc<Peer>) {
         crate::io::rx_drain(this);
+    }
+}
+
+impl WorkItem<TX_WORK> for Peer {
+    type Pointer = Arc<Peer>;
+
+    fn run(this: Arc<Peer>) {
+        crate::io::tx_drain(this);
     }
 }
 
@@ -205,6 +228,8 @@ impl Peer {
                 rx_q <- SkbQueue::new(),
                 rx_steer: RxSteer::default(),
                 rx_work <- new_work!("ovpn_dco::Peer::rx_work"),
+                tx_q <- SkbQueue::new(),
+                tx_work <- new_work!("ovpn_dco::Peer::tx_work"),
             }? Error),
             GFP_KERNEL,
         )

@@ -21,7 +21,7 @@ REPO=${1:?usage: guest.sh REPO}
 combos=()
 for s in $BENCH_SYSTEMS; do
 	case $s in
-	dco | dcoinline | dcoqueued | ovpn | openvpn) combos+=("$s aes" "$s chacha") ;;
+	dco | dcoinline | dcoqueued | dcotxwork | ovpn | openvpn) combos+=("$s aes" "$s chacha") ;;
 	dcotcp | ovpntcp) combos+=("$s aes") ;;
 	wireguard) combos+=("$s chacha") ;;
 	veth) combos+=("$s none") ;;

@@ -18,7 +18,8 @@
 # dcoinline and dcoqueued (this module loaded with rx_burst=4294967295,
 # every packet decrypted where it arrives, and rx_burst=0, every packet
 # through the peer's RX work: the two ends of its receive steering, to
-# compare with the default in the same run),
+# compare with the default in the same run), dcotxwork (this module loaded
+# with tx_work=1: every packet sent encrypted by the peer's TX work),
 # ovpn (Linux's C driver), ovpntcp (the C driver over a TCP connection),
 # wireguard,
 # openvpn (OpenVPN 2.6 in userspace over tun, --disable-dco), veth (no
@@ -117,6 +118,8 @@ up_dcotcp() { up_dco "$1" tcp; }
 # packet through the RX work (see dco_load).
 up_dcoinline() { up_dco "$1" udp rx_burst=4294967295; }
 up_dcoqueued() { up_dco "$1" udp rx_burst=0; }
+# This module with every packet encrypted and sent by the TX work.
+up_dcotxwork() { up_dco "$1" udp tx_work=1; }
 
 # Loads this module with the parameters $1 (empty: the defaults), first
 # unloading it if it was loaded with others (no device is left between

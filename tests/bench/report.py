@@ -23,6 +23,7 @@ SYSTEMS = [
     ("dcotcp", "ovpn-dco over TCP"),
     ("dcoinline", "ovpn-dco, rx_burst=4294967295 (RX all inline)"),
     ("dcoqueued", "ovpn-dco, rx_burst=0 (RX all through the work)"),
+    ("dcotxwork", "ovpn-dco, tx_work=1 (TX through the work)"),
     ("ovpn", "Linux C `ovpn`"),
     ("ovpntcp", "Linux C `ovpn` over TCP"),
     ("wireguard", "WireGuard"),
@@ -39,7 +40,7 @@ METRICS = [
 ]
 BASELINE = "ovpn"
 # This module with other parameters, measured on demand.
-VARIANTS = ("dcoinline", "dcoqueued")
+VARIANTS = ("dcoinline", "dcoqueued", "dcotxwork")
 
 
 def parse(log):

@@ -48,6 +48,7 @@ s_dco() { bench_one 1 dco aes; }
 s_dcotcp() { bench_one 1 dcotcp aes; }
 s_dcoinline() { bench_one 1 dcoinline aes; }
 s_dcoqueued() { bench_one 1 dcoqueued aes; }
+s_dcotxwork() { bench_one 1 dcotxwork aes; }
 s_ovpn() { bench_one 1 ovpn aes; }
 s_ovpntcp() { bench_one 1 ovpntcp aes; }
 s_wireguard() { bench_one 1 wireguard chacha; }
@@ -111,6 +112,7 @@ scenario bench-smoke-steer-bulk-send s_steer_bulk_send
 scenario bench-smoke-dcotcp s_dcotcp
 scenario bench-smoke-dcoinline s_dcoinline
 scenario bench-smoke-dcoqueued s_dcoqueued
+scenario bench-smoke-dcotxwork s_dcotxwork
 scenario bench-smoke-ovpn s_ovpn
 scenario bench-smoke-ovpntcp s_ovpntcp
 scenario bench-smoke-wireguard s_wireguard

@@ -242,34 +242,41 @@ t_gso_tcp() {
 	check "no backlog drops" '[ "$(drop_stat peer1 rx_drop_backlog)" = 0 ]'
 }
 
-# The module loaded with rx_burst=0: every received data packet goes
-# through the peer's RX work (in the debug guest, bursts are too rare for
-# the default to use it much).  Pings are counted exactly, all of them
-# through the work, a TCP transfer goes through, and the peer is deleted
-# while a ping flood keeps its work busy.  The default module is loaded
-# again afterwards.
-t_rx_work() {
-	local n=50 a0 a1 b0 b1 q0 q1 bps rc=0
+# The module loaded with the parameter $1 that sends every packet through
+# a peer's work, counted by the device counter $2: rx_burst=0, every
+# received data packet through the peer's RX work (in the debug guest,
+# bursts are too rare for the default to use it much), or tx_work=1,
+# every packet to send through the peer's TX work; cipher $3.  Pings are
+# counted exactly, all of them through the work on both ends, a TCP
+# transfer (GSO packets) goes through, and while a ping flood keeps the
+# works busy the receiving end deletes its peer and the sending end its
+# device.  The default module is loaded again afterwards.
+t_work() {
+	local param=$1 counter=$2 alg=$3 n=50 a0 a1 b0 b1 q0 q1 bps rc=0
 	cleanup_all
-	rmmod ovpn_dco_v2 && insmod "$MOD" rx_burst=0 || return 1
+	rmmod ovpn_dco_v2 && insmod "$MOD" "$param" || return 1
 	(
-		setup_p2p chachapoly 256 || return 1
+		setup_p2p "$alg" 256 || return 1
 		a0=$(peer_line peer0) && a1=$(peer_line peer1) || return 1
-		q0=$(drop_stat peer0 rx_queued) && q1=$(drop_stat peer1 rx_queued) || return 1
+		q0=$(drop_stat peer0 "$counter") && q1=$(drop_stat peer1 "$counter") || return 1
 		ip netns exec peer0 ping -q -c $n -i 0.02 -W 5 5.5.5.2 >/dev/null
 		b0=$(peer_line peer0) && b1=$(peer_line peer1) || return 1
 		echo "peer0: $(nonzero_stats peer0)"
 		check "$n requests and $n replies received" \
 			'[ $(($(field vpn_rx_packets "$b1") - $(field vpn_rx_packets "$a1"))) = $n ] &&
 			 [ $(($(field vpn_rx_packets "$b0") - $(field vpn_rx_packets "$a0"))) = $n ]' || return 1
-		check "every one through the RX work" \
-			'[ $(($(drop_stat peer1 rx_queued) - q1)) = $n ] && [ $(($(drop_stat peer0 rx_queued) - q0)) = $n ]' || return 1
+		check "$n requests and $n replies sent, 108 bytes each outside" \
+			'[ $(($(field link_tx_bytes "$b0") - $(field link_tx_bytes "$a0"))) = $((108 * n)) ] &&
+			 [ $(($(field link_tx_bytes "$b1") - $(field link_tx_bytes "$a1"))) = $((108 * n)) ]' || return 1
+		check "every one through the work ($counter)" \
+			'[ $(($(drop_stat peer1 "$counter") - q1)) = $n ] && [ $(($(drop_stat peer0 "$counter") - q0)) = $n ]' || return 1
 		bps=$(iperf_bps peer1 peer0 5.5.5.2 2)
 		echo "TCP through the tunnel: $bps bit/s"
 		check "TCP data went through" '[ "${bps%.*}" -gt 0 ]' || return 1
 		check "nothing dropped" '[ -z "$(nonzero_drops peer0)" ] && [ -z "$(nonzero_drops peer1)" ]' || return 1
 		flood peer0 5.5.5.2
 		ip netns exec peer1 "$CLI" del_peer tun0 1 || return 1
+		ip -n peer0 link del tun0 || return 1
 		flood_end
 		check "peer gone" '! ip netns exec peer1 "$CLI" get_peer tun0 1 2>/dev/null'
 	) || rc=1
@@ -277,6 +284,8 @@ t_rx_work() {
 	rmmod ovpn_dco_v2 && insmod "$MOD" || return 1
 	return $rc
 }
+t_rx_work() { t_work rx_burst=0 rx_queued chachapoly; }
+t_tx_work() { t_work tx_work=1 tx_queued aes; }
 
 # A ping flood from namespace $1 to $2 in the background ($FLOOD), until
 # flood_end (or 120 s): it must outlast the slow process starts of the
@@ -382,6 +391,7 @@ scenario dp-key-rotation-flood t_key_rotation
 scenario dp-key-late t_key_late
 scenario dp-gso-tcp t_gso_tcp
 scenario dp-rx-work t_rx_work
+scenario dp-tx-work t_tx_work
 scenario dp-keepalive-expiry t_keepalive_expiry
 scenario dp-del-peer-flood t_del_peer_flood
 scenario dp-dellink-flood t_dellink_flood
