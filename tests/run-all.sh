@@ -132,7 +132,7 @@ if [ "${OVPN_VM_FULL:-0}" != 1 ] && [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 		rmmod-with-devices netns-delete autoload
 		p2p-peer p2p-replace mp-peers set-peer teardown-notifies rmmod-with-peers
 		dp-ping-counts dp-ciphers dp-replay dp-tamper dp-foreign-packets dp-ipv6-inner
-		dp-key-rotation-flood dp-key-late dp-gso-tcp dp-rx-work dp-keepalive-expiry
+		dp-key-rotation-flood dp-key-late dp-gso-tcp dp-rx-work dp-tx-work dp-keepalive-expiry
 		dp-del-peer-flood dp-dellink-flood
 		mp-routing mp-float mp-dual-stack
 		tcp-ping-counts tcp-ipv6-transport tcp-control-frames tcp-bad-frame
