@@ -45,6 +45,7 @@ usage: ovpn-cli <command> [options] <arguments>
   set_peer <dev> <peer_id> <keepalive_interval> <keepalive_timeout>
   del_peer <dev> <peer_id>
   get_peer <dev> [<peer_id>]
+  dump_del <dev> <peer_id>
   new_key <dev> <peer_id> <slot> <key_id> <aes|chachapoly|none|<alg number>> <key_dir 0|1> <key_file> [--key-bits 128|192|256]
   swap_keys <dev> <peer_id>
   del_key <dev> <peer_id> [<slot>]
@@ -201,6 +202,14 @@ pub enum Command {
         /// The device.
         dev: Device,
         /// The peer id.
+        peer_id: u32,
+    },
+    /// Dump the peers, deleting one after the first part of the dump
+    /// (a test of the dump's cursor).
+    DumpDel {
+        /// The device.
+        dev: Device,
+        /// The peer deleted mid-dump.
         peer_id: u32,
     },
     /// Print one peer, or all of them.
@@ -637,6 +646,13 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Command> {
         "del_peer" => {
             opts.check(cmd, &["--ifindex"])?;
             Command::DelPeer {
+                dev: a.dev(&opts)?,
+                peer_id: a.req("peer_id")?,
+            }
+        }
+        "dump_del" => {
+            opts.check(cmd, &["--ifindex"])?;
+            Command::DumpDel {
                 dev: a.dev(&opts)?,
                 peer_id: a.req("peer_id")?,
             }

@@ -39,6 +39,7 @@ pub fn run(cmd: Command) -> Result<i32> {
         } => simple(&dev, |i| genl::set_peer(i, peer_id, interval, timeout))?,
         Command::DelPeer { dev, peer_id } => simple(&dev, |i| genl::del_peer(i, peer_id))?,
         Command::GetPeer { dev, peer_id } => get_peer(&dev, peer_id)?,
+        Command::DumpDel { dev, peer_id } => dump_del(&dev, peer_id)?,
         Command::NewKey(args) => new_key(&args)?,
         Command::SwapKeys { dev, peer_id } => simple(&dev, |i| genl::swap_keys(i, peer_id))?,
         Command::DelKey { dev, peer_id, slot } => {
@@ -271,6 +272,29 @@ fn get_peer(dev: &Device, peer_id: Option<u32>) -> Result<()> {
     for msg in Ovpn::connect()?.execute(&req)? {
         if let Some(peer) = PeerInfo::from_msg(&msg)? {
             println!("{peer}");
+        }
+    }
+    Ok(())
+}
+
+/// `dump_del`: dumps the peers and deletes `del_id` once the first
+/// datagram of the dump is read; prints `datagrams=N` (the parts of the
+/// dump), then one `id=N` line per peer dumped.
+fn dump_del(dev: &Device, del_id: u32) -> Result<()> {
+    let ifindex = ifindex(dev)?;
+    let req = genl::get_peer(ifindex, None)?;
+    let mut parts = 1;
+    let msgs = Ovpn::connect()?.execute_hooked(&req, &mut |n| {
+        parts = n + 1;
+        if n == 1 {
+            Ovpn::connect()?.execute(&genl::del_peer(ifindex, del_id)?)?;
+        }
+        Ok(())
+    })?;
+    println!("datagrams={parts}");
+    for msg in msgs {
+        if let Some(peer) = PeerInfo::from_msg(&msg)? {
+            println!("id={}", peer.id.unwrap_or(0));
         }
     }
     Ok(())

@@ -370,8 +370,19 @@ impl Ovpn {
 
     /// Sends a request and returns the replies (none for most commands).
     pub fn execute(&self, req: &Request) -> Result<Vec<OvpnMsg>> {
+        self.execute_hooked(req, &mut |_| Ok(()))
+    }
+
+    /// As [`Ovpn::execute`], with `between` called between the datagrams
+    /// of a dump (see [`NlConn::request_hooked`]).
+    pub fn execute_hooked(
+        &self,
+        req: &Request,
+        between: &mut dyn FnMut(usize) -> Result<()>,
+    ) -> Result<Vec<OvpnMsg>> {
         let flags = if req.dump { NlmF::DUMP } else { NlmF::empty() };
-        self.conn.request(self.family.id, flags, req.message()?)
+        self.conn
+            .request_hooked(self.family.id, flags, req.message()?, between)
     }
 
     /// Joins multicast group `name` of the family and returns the socket,

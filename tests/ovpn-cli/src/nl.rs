@@ -64,6 +64,24 @@ impl NlConn {
         P: Size + ToBytes + Debug,
         R: Size + FromBytesWithInput<Input = usize>,
     {
+        self.request_hooked(nl_type, flags, payload, &mut |_| Ok(()))
+    }
+
+    /// As [`NlConn::request`], calling `between(n)` after the `n`-th
+    /// datagram of replies (from 1) when more are to come: a dump is then
+    /// half read, and the kernel builds the next part only when asked.
+    pub fn request_hooked<T, P, R>(
+        &self,
+        nl_type: T,
+        flags: NlmF,
+        payload: P,
+        between: &mut dyn FnMut(usize) -> Result<()>,
+    ) -> Result<Vec<R>>
+    where
+        T: NlType + Debug,
+        P: Size + ToBytes + Debug,
+        R: Size + FromBytesWithInput<Input = usize>,
+    {
         let seq = self.seq.get();
         self.seq.set(seq.wrapping_add(1));
         let dump = flags.contains(NlmF::DUMP);
@@ -78,6 +96,7 @@ impl NlConn {
         self.sock.send(&msg)?;
 
         let mut replies = Vec::new();
+        let mut datagrams = 0;
         loop {
             let (msgs, _groups) = self.sock.recv::<u16, Buffer>()?;
             for msg in msgs {
@@ -89,6 +108,8 @@ impl NlConn {
                     return Ok(replies);
                 }
             }
+            datagrams += 1;
+            between(datagrams)?;
         }
     }
 
