@@ -799,6 +799,14 @@ mod tests {
                 peer_id: 3
             }
         );
+        assert_eq!(
+            p("dump_del tun0 2").unwrap(),
+            Command::DumpDel {
+                dev: name("tun0"),
+                peer_id: 2
+            }
+        );
+        assert!(p("dump_del tun0").is_err());
         assert!(p("get_peer --ifindex").is_err());
         assert!(p("get_peer --ifindex x").is_err());
         assert!(p("get_peer tun0 x").is_err());
