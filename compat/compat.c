@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Wrappers that give the Rust side of ovpn-dco-v2 access to kernel static
- * inline functions and macros.  Each one is a single call or field access;
- * no logic lives here.
+ * inline functions and macros: single calls or field accesses, and the
+ * checks that must precede a field access (a socket's family before its
+ * inet part).
  */
 #include "ovpn_compat.h"
 
@@ -135,7 +136,10 @@ void ovpn_compat_sock_info(const struct socket *sock, u16 *family, u16 *type,
 	*family = sk->sk_family;
 	*type = sk->sk_type;
 	*protocol = sk->sk_protocol;
-	*sport = ntohs(inet_sk(sk)->inet_sport);
+	/* Only an inet socket's object has an inet_sock around it. */
+	*sport = 0;
+	if (sk->sk_family == AF_INET || sk->sk_family == AF_INET6)
+		*sport = ntohs(inet_sk(sk)->inet_sport);
 }
 
 struct sk_buff *ovpn_compat_genlmsg_new(bool atomic)
@@ -214,4 +218,17 @@ u32 ovpn_compat_cb_seq(const struct netlink_callback *cb)
 long *ovpn_compat_cb_args(struct netlink_callback *cb)
 {
 	return cb->args;
+}
+
+/* A grace-period cookie, and waiting for a full grace period since one
+ * (no wait if one has passed already).
+ */
+unsigned long ovpn_compat_rcu_cookie(void)
+{
+	return get_state_synchronize_rcu();
+}
+
+void ovpn_compat_rcu_wait(unsigned long cookie)
+{
+	cond_synchronize_rcu(cookie);
 }

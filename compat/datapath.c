@@ -3,7 +3,8 @@
  * Data-path wrappers for the Rust side of ovpn-dco-v2: skb and scatterlist
  * helpers, AEAD request setup, UDP encapsulation, route lookups and the
  * UDP tunnel transmit helpers.  These are static inline functions, macros
- * and bitfields of the C API; no OpenVPN logic lives here.
+ * and bitfields of the C API, and the flow set-up of route lookups (which
+ * socket settings a lookup honours); no OpenVPN protocol logic lives here.
  */
 #include "ovpn_compat.h"
 
@@ -51,6 +52,8 @@ void ovpn_compat_skb_detach(struct sk_buff *skb)
 	skb_orphan(skb);
 	skb_dst_drop(skb);
 	nf_reset_ct(skb);
+	/* The lower device holds no reference for it (skb_iif stays). */
+	skb->dev = NULL;
 }
 
 /* Readies a decrypted inner packet for delivery on @dev. */
@@ -86,7 +89,9 @@ void ovpn_compat_skb_udp_addrs(const struct sk_buff *skb,
 		a->family = AF_INET6;
 		memcpy(a->saddr, &ipv6_hdr(skb)->saddr, 16);
 		memcpy(a->daddr, &ipv6_hdr(skb)->daddr, 16);
-		a->ifindex = skb->skb_iif;
+		/* A scope only for addresses that need one (link-local). */
+		a->ifindex = ipv6_iface_scope_id(&ipv6_hdr(skb)->saddr,
+						 skb->skb_iif);
 	}
 }
 
@@ -106,6 +111,14 @@ void ovpn_compat_nexthop6(struct sk_buff *skb, struct in6_addr *out)
 	*out = ipv6_hdr(skb)->daddr;
 	if (rt)
 		*out = *rt6_nexthop(rt, &ipv6_hdr(skb)->daddr);
+}
+
+/* Linearizes @skb if it has a frag_list. */
+int ovpn_compat_skb_flatten_chain(struct sk_buff *skb)
+{
+	if (skb_has_frag_list(skb))
+		return skb_linearize(skb);
+	return 0;
 }
 
 /* scatterlists */
@@ -152,7 +165,10 @@ void ovpn_compat_aead_request_setup(struct aead_request *req,
 				    unsigned int assoclen,
 				    crypto_completion_t done)
 {
-	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG, done, req);
+	/* No MAY_BACKLOG: a full asynchronous queue refuses the request
+	 * (the packet is dropped) rather than growing without bound.
+	 */
+	aead_request_set_callback(req, 0, done, req);
 	aead_request_set_crypt(req, sg, sg, cryptlen, iv);
 	aead_request_set_ad(req, assoclen);
 }
@@ -236,7 +252,8 @@ struct rtable *ovpn_compat_route4(struct sock *sk, __be32 *saddr, __be32 daddr,
 		.fl4_dport = dport,
 		.flowi4_proto = IPPROTO_UDP,
 		.flowi4_mark = READ_ONCE(sk->sk_mark),
-		.flowi4_flags = FLOWI_FLAG_ANYSRC,
+		/* SO_BINDTODEVICE (a VRF, or a device). */
+		.flowi4_oif = READ_ONCE(sk->sk_bound_dev_if),
 	};
 	struct rtable *rt;
 
@@ -258,9 +275,13 @@ struct dst_entry *ovpn_compat_route6(struct sock *sk, struct in6_addr *saddr,
 		.fl6_dport = dport,
 		.flowi6_proto = IPPROTO_UDP,
 		.flowi6_mark = READ_ONCE(sk->sk_mark),
-		.flowi6_oif = oif,
+		.flowi6_oif = oif ? oif : READ_ONCE(sk->sk_bound_dev_if),
 	};
 
+	/* A source address that is no longer ours: routing chooses. */
+	if (!ipv6_addr_any(&fl.saddr) &&
+	    !ipv6_chk_addr(sock_net(sk), &fl.saddr, NULL, 0))
+		fl.saddr = in6addr_any;
 	dst = ip6_dst_lookup_flow(sock_net(sk), sk, &fl, NULL);
 	if (!IS_ERR(dst))
 		*saddr = fl.saddr;
@@ -270,6 +291,11 @@ struct dst_entry *ovpn_compat_route6(struct sock *sk, struct in6_addr *saddr,
 struct dst_entry *ovpn_compat_rt4_dst(struct rtable *rt)
 {
 	return &rt->dst;
+}
+
+struct net_device *ovpn_compat_dst_dev(const struct dst_entry *dst)
+{
+	return READ_ONCE(dst->dev);
 }
 
 void ovpn_compat_dst_cache_reset(struct dst_cache *cache)

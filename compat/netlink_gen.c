@@ -134,7 +134,9 @@ static const struct genl_small_ops ovpn_dco_nl_ops[] = {
 };
 
 static const struct genl_multicast_group ovpn_dco_nl_mcgrps[] = {
-	{ .name = OVPN_NL_MULTICAST_GROUP_PEERS },
+	/* Peer ids and why peers went are the administrator's business. */
+	{ .name = OVPN_NL_MULTICAST_GROUP_PEERS,
+	  .flags = GENL_MCAST_CAP_NET_ADMIN },
 };
 
 struct genl_family ovpn_dco_nl_family = {
@@ -144,6 +146,11 @@ struct genl_family ovpn_dco_nl_family = {
 	.maxattr = OVPN_ATTR_MAX,
 	.policy = ovpn_dco_nl_policy,
 	.netnsok = true,
+	/* Requests serialise on their device's peer lock, not on the genl
+	 * core's global mutex (a slow request must not stall every other
+	 * family).
+	 */
+	.parallel_ops = true,
 	/* Every command is validated strictly: exact integer sizes,
 	 * NLA_F_NESTED on nests, no unknown attributes.
 	 */

@@ -2,9 +2,11 @@
 /*
  * The C side of ovpn-dco-v2, read by bindgen and by the C files next to it.
  *
- * compat/ holds only what Rust cannot reach: wrappers for static inline
- * functions and macros, and the declarative netlink tables (policies use
- * macros throughout).  All logic is in src/.
+ * compat/ holds what Rust cannot reach: wrappers for static inline
+ * functions and macros, the declarative netlink tables (policies use
+ * macros throughout), and the TCP socket takeover (tcp.c: proto copies,
+ * save and restore of a socket's hooks), which is about struct proto
+ * layout rather than OpenVPN.  The protocol logic is in src/.
  *
  * The oldest kernel the module builds for is 6.19 (the Makefile checks):
  * its Rust side needs the kernel crate's module parameters.  The module is
@@ -113,6 +115,8 @@ u32 ovpn_compat_info_seq(const struct genl_info *info);
 u32 ovpn_compat_cb_portid(const struct netlink_callback *cb);
 u32 ovpn_compat_cb_seq(const struct netlink_callback *cb);
 long *ovpn_compat_cb_args(struct netlink_callback *cb);
+unsigned long ovpn_compat_rcu_cookie(void);
+void ovpn_compat_rcu_wait(unsigned long cookie);
 
 /* Data-path wrappers (datapath.c). */
 
@@ -131,9 +135,10 @@ bool ovpn_compat_skb_is_gso(const struct sk_buff *skb);
 struct sk_buff *ovpn_compat_skb_gso_segment(struct sk_buff *skb);
 struct sk_buff *ovpn_compat_skb_list_pop_next(struct sk_buff *skb);
 int ovpn_compat_skb_csum_resolve(struct sk_buff *skb);
-/* Lets go of what a received skb holds elsewhere (its socket, route and
- * conntrack entry), so that it may wait for its key beyond the softirq
- * it arrived in. */
+int ovpn_compat_skb_flatten_chain(struct sk_buff *skb);
+/* Lets go of what a received skb holds or points to elsewhere (its
+ * socket, route, conntrack entry and lower device), so that it may wait
+ * for its key beyond the softirq it arrived in. */
 void ovpn_compat_skb_detach(struct sk_buff *skb);
 void ovpn_compat_skb_rx_prepare(struct sk_buff *skb, struct net_device *dev,
 				__be16 proto);
@@ -166,6 +171,7 @@ struct dst_entry *ovpn_compat_route6(struct sock *sk, struct in6_addr *saddr,
 				     const struct in6_addr *daddr,
 				     __be16 sport, __be16 dport, int oif);
 struct dst_entry *ovpn_compat_rt4_dst(struct rtable *rt);
+struct net_device *ovpn_compat_dst_dev(const struct dst_entry *dst);
 void ovpn_compat_dst_cache_reset(struct dst_cache *cache);
 void ovpn_compat_udp4_xmit(struct rtable *rt, struct sock *sk,
 			   struct sk_buff *skb, __be32 saddr, __be32 daddr,
@@ -193,6 +199,7 @@ struct ovpn_compat_tcp_saved {
 	void (*data_ready)(struct sock *sk);
 	void (*write_space)(struct sock *sk);
 	void (*state_change)(struct sock *sk);
+	void (*error_report)(struct sock *sk);
 	struct proto *prot;
 	gfp_t allocation;
 	bool use_task_frag;
@@ -206,6 +213,7 @@ struct ovpn_compat_tcp_ops {
 	void (*data_ready)(struct sock *sk);
 	void (*write_space)(struct sock *sk);
 	void (*state_change)(struct sock *sk);
+	void (*error_report)(struct sock *sk);
 	int (*recvmsg)(struct sock *sk, struct msghdr *msg, size_t len,
 		       int flags);
 	int (*sendmsg)(struct sock *sk, struct msghdr *msg, size_t len);
@@ -219,7 +227,13 @@ int ovpn_compat_tcp_attach(struct socket *sock, void *data,
 			   struct ovpn_compat_tcp_saved *saved,
 			   const struct ovpn_compat_tcp_ops *ops);
 void ovpn_compat_tcp_detach(struct socket *sock, struct strparser *strp,
-			    const struct ovpn_compat_tcp_saved *saved);
+			    const struct ovpn_compat_tcp_saved *saved,
+			    const struct ovpn_compat_tcp_ops *ops);
+void ovpn_compat_tcp_restore_alloc(struct socket *sock,
+				   const struct ovpn_compat_tcp_saved *saved);
+void ovpn_compat_tcp_op_enter(void);
+void ovpn_compat_tcp_op_exit(void);
+void ovpn_compat_tcp_quiesce(void);
 bool ovpn_compat_tcp_lock_unowned(struct sock *sk);
 void ovpn_compat_tcp_unlock_unowned(struct sock *sk);
 void ovpn_compat_tcp_orig_release_cb(struct sock *sk);
@@ -230,7 +244,9 @@ bool ovpn_compat_tcp_has_room(struct sock *sk);
 int ovpn_compat_tcp_send_frame(struct sock *sk, struct sk_buff *skb,
 			       int offset, int len, bool more);
 void *ovpn_compat_tcp_user_data(struct sock *sk);
+bool ovpn_compat_tcp_skb_is_outer(const struct sk_buff *skb);
 void ovpn_compat_lock_sock(struct sock *sk);
+size_t ovpn_compat_sk_rcvbuf(const struct sock *sk);
 bool ovpn_compat_tcp_rcv_shutdown(struct sock *sk);
 bool ovpn_compat_tcp_closed(struct sock *sk);
 int ovpn_compat_sock_error(struct sock *sk);

@@ -1,25 +1,107 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * TCP wrappers for the Rust side of ovpn-dco-v2: taking a TCP socket over
- * (its callbacks, a copy of its proto with three operations replaced, a
+ * (its callbacks, a copy of its proto with some operations replaced, a
  * stream parser) and giving it back, and the inline helpers the stream
- * handling needs.  The operations themselves are Rust functions passed in
- * through struct ovpn_compat_tcp_ops; no OpenVPN logic lives here.
+ * handling needs.  The data operations themselves are Rust functions
+ * passed in through struct ovpn_compat_tcp_ops.
  */
 #include "ovpn_compat.h"
 
 /* The protos of the sockets taken over: a copy of each original proto
- * (tcp_prot, tcpv6_prot) with the four operations of ovpn_compat_tcp_ops,
- * built the first time a socket of that proto is attached.  tcpv6_prot is
- * not exported, hence the copy from the socket itself.  They live as long
- * as the module, and the module cannot go while a socket uses them (each
- * attached socket belongs to a peer of one of its devices).
+ * (tcp_prot, tcpv6_prot) with the operations of ovpn_compat_tcp_ops and
+ * the two below, built the first time a socket of that proto is
+ * attached.  tcpv6_prot is not exported, hence the copy from the socket
+ * itself.  They live as long as the module; ovpn_compat_tcp_quiesce()
+ * keeps the module until nobody can be inside them.
  */
 static struct {
 	const struct proto *orig;
 	struct proto prot;
 } ovpn_tcp_protos[2];
 static DEFINE_MUTEX(ovpn_tcp_protos_lock);
+
+/* Callers inside the operations that may sleep (recvmsg, sendmsg,
+ * setsockopt): a thread can wait there for the socket lock, or in TCP's
+ * own operation once the socket was given back, long after the module
+ * stopped using the socket.
+ */
+static atomic_t ovpn_tcp_inflight = ATOMIC_INIT(0);
+
+/* Set when a socket was given back with someone else's hooks stacked on
+ * ours: they still call into the module, which then stays loaded.
+ */
+static bool ovpn_tcp_pinned;
+
+void ovpn_compat_tcp_op_enter(void)
+{
+	atomic_inc(&ovpn_tcp_inflight);
+}
+
+void ovpn_compat_tcp_op_exit(void)
+{
+	if (atomic_dec_and_test(&ovpn_tcp_inflight))
+		wake_up_var(&ovpn_tcp_inflight);
+}
+
+/* Module exit, after every socket was given back: waits until no task
+ * can still be in the module's socket operations or callbacks.  A task
+ * may have loaded a pointer to them before the socket was given back and
+ * been preempted before the call, or have left the in-flight count and
+ * not yet returned: RCU Tasks waits for every task to pass a voluntary
+ * context switch, which neither has.  Sleepers are counted instead.
+ */
+void ovpn_compat_tcp_quiesce(void)
+{
+	synchronize_rcu_tasks();
+	wait_var_event(&ovpn_tcp_inflight, !atomic_read(&ovpn_tcp_inflight));
+	synchronize_rcu_tasks();
+}
+
+/* A connection taken over cannot be reset (connect(AF_UNSPEC)): a reset
+ * socket could listen, and its children would inherit the module's proto
+ * and callbacks.
+ */
+static int ovpn_tcp_disconnect(struct sock *sk, int flags)
+{
+	return -EBUSY;
+}
+
+/* Nor can it take a ULP (kTLS and others build their protos on the
+ * current one and would keep ours after the socket is given back).
+ */
+static int ovpn_tcp_setsockopt(struct sock *sk, int level, int optname,
+			       sockptr_t optval, unsigned int optlen)
+{
+	const struct proto *orig;
+	int ret;
+
+	if (level == SOL_TCP && optname == TCP_ULP)
+		return -EBUSY;
+	ovpn_compat_tcp_op_enter();
+	orig = ovpn_compat_tcp_orig_prot(sk);
+	ret = orig->setsockopt(sk, level, optname, optval, optlen);
+	ovpn_compat_tcp_op_exit();
+	return ret;
+}
+
+/* Zero-copy receive would take bytes from the receive queue behind the
+ * stream parser's back.
+ */
+static int ovpn_tcp_getsockopt(struct sock *sk, int level, int optname,
+			       char __user *optval, int __user *optlen)
+{
+	const struct proto *orig;
+	int ret;
+
+	if (level == SOL_TCP && optname == TCP_ZEROCOPY_RECEIVE)
+		return -EBUSY;
+	ovpn_compat_tcp_op_enter();
+	orig = ovpn_compat_tcp_orig_prot(sk);
+	ret = orig->getsockopt(sk, level, optname, optval, optlen);
+	ovpn_compat_tcp_op_exit();
+	return ret;
+}
 
 static struct proto *ovpn_tcp_proto_for(struct sock *sk,
 					const struct ovpn_compat_tcp_ops *ops)
@@ -30,24 +112,38 @@ static struct proto *ovpn_tcp_proto_for(struct sock *sk,
 
 	mutex_lock(&ovpn_tcp_protos_lock);
 	for (i = 0; i < ARRAY_SIZE(ovpn_tcp_protos); i++) {
+		struct proto *p = &ovpn_tcp_protos[i].prot;
+
 		if (ovpn_tcp_protos[i].orig == orig) {
-			ret = &ovpn_tcp_protos[i].prot;
+			ret = p;
 			break;
 		}
 		if (!ovpn_tcp_protos[i].orig) {
-			ovpn_tcp_protos[i].prot = *orig;
-			ovpn_tcp_protos[i].prot.recvmsg = ops->recvmsg;
-			ovpn_tcp_protos[i].prot.sendmsg = ops->sendmsg;
-			ovpn_tcp_protos[i].prot.sock_is_readable =
-				ops->sock_is_readable;
-			ovpn_tcp_protos[i].prot.release_cb = ops->release_cb;
+			*p = *orig;
+			p->recvmsg = ops->recvmsg;
+			p->sendmsg = ops->sendmsg;
+			p->sock_is_readable = ops->sock_is_readable;
+			p->release_cb = ops->release_cb;
+			p->disconnect = ovpn_tcp_disconnect;
+			p->setsockopt = ovpn_tcp_setsockopt;
+			p->getsockopt = ovpn_tcp_getsockopt;
 			ovpn_tcp_protos[i].orig = orig;
-			ret = &ovpn_tcp_protos[i].prot;
+			ret = p;
 			break;
 		}
 	}
 	mutex_unlock(&ovpn_tcp_protos_lock);
 	return ret;
+}
+
+static bool ovpn_tcp_is_ours(const struct proto *prot)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(ovpn_tcp_protos); i++)
+		if (prot == &ovpn_tcp_protos[i].prot)
+			return true;
+	return false;
 }
 
 /* The original proto of a socket that was (or is) taken over. */
@@ -95,10 +191,12 @@ int ovpn_compat_tcp_attach(struct socket *sock, void *data,
 	saved->data_ready = sk->sk_data_ready;
 	saved->write_space = sk->sk_write_space;
 	saved->state_change = sk->sk_state_change;
+	saved->error_report = sk->sk_error_report;
 	saved->prot = sk->sk_prot;
 	saved->allocation = sk->sk_allocation;
 	saved->use_task_frag = sk->sk_use_task_frag;
-	rcu_assign_sk_user_data(sk, data);
+	/* NOCOPY: a clone of the socket must not inherit the pointer. */
+	__rcu_assign_sk_user_data_with_flags(sk, data, SK_USER_DATA_NOCOPY);
 	/* The driver sends from softirq context too: atomic allocations, and
 	 * the socket's own page fragment rather than the current task's.
 	 */
@@ -107,6 +205,7 @@ int ovpn_compat_tcp_attach(struct socket *sock, void *data,
 	WRITE_ONCE(sk->sk_data_ready, ops->data_ready);
 	WRITE_ONCE(sk->sk_write_space, ops->write_space);
 	WRITE_ONCE(sk->sk_state_change, ops->state_change);
+	WRITE_ONCE(sk->sk_error_report, ops->error_report);
 	WRITE_ONCE(sk->sk_prot, prot);
 out:
 	release_sock(sk);
@@ -116,27 +215,66 @@ out:
 	return ret;
 }
 
-/* Gives @sock back as the plain TCP socket it was.  Callbacks that read
- * the user data before this may still run until an RCU grace period has
- * passed.  Process context, socket not locked.
+/* Gives @sock back as the plain TCP socket it was: restores what the
+ * takeover installed, unless someone replaced it since (then their hooks
+ * call ours: the socket stays dead to userspace, its user data gone, and
+ * the module pinned).  Callbacks that read the user data before this may
+ * still run until an RCU grace period has passed.  Process context,
+ * socket not locked.
  */
 void ovpn_compat_tcp_detach(struct socket *sock, struct strparser *strp,
-			    const struct ovpn_compat_tcp_saved *saved)
+			    const struct ovpn_compat_tcp_saved *saved,
+			    const struct ovpn_compat_tcp_ops *ops)
 {
 	struct sock *sk = sock->sk;
+	bool stacked = false;
+
+#define OVPN_TCP_RESTORE(field, ours, orig)			\
+	do {							\
+		if (READ_ONCE(sk->field) == (ours))		\
+			WRITE_ONCE(sk->field, (orig));		\
+		else						\
+			stacked = true;				\
+	} while (0)
 
 	lock_sock(sk);
-	WRITE_ONCE(sk->sk_data_ready, saved->data_ready);
-	WRITE_ONCE(sk->sk_write_space, saved->write_space);
-	WRITE_ONCE(sk->sk_state_change, saved->state_change);
-	WRITE_ONCE(sk->sk_prot, saved->prot);
-	sk->sk_allocation = saved->allocation;
-	sk->sk_use_task_frag = saved->use_task_frag;
+	OVPN_TCP_RESTORE(sk_data_ready, ops->data_ready, saved->data_ready);
+	OVPN_TCP_RESTORE(sk_write_space, ops->write_space, saved->write_space);
+	OVPN_TCP_RESTORE(sk_state_change, ops->state_change,
+			 saved->state_change);
+	OVPN_TCP_RESTORE(sk_error_report, ops->error_report,
+			 saved->error_report);
+	if (ovpn_tcp_is_ours(READ_ONCE(sk->sk_prot)))
+		WRITE_ONCE(sk->sk_prot, saved->prot);
+	else
+		stacked = true;
+#undef OVPN_TCP_RESTORE
 	rcu_assign_sk_user_data(sk, NULL);
 	strp_stop(strp);
 	release_sock(sk);
 	/* Waits for the parser's work; needs the socket unlocked. */
 	strp_done(strp);
+	if (stacked && !ovpn_tcp_pinned) {
+		ovpn_tcp_pinned = true;
+		__module_get(THIS_MODULE);
+		pr_warn("ovpn-dco: a TCP socket was given back with foreign hooks on the module's; the module stays loaded\n");
+	}
+}
+
+/* The second half of giving a socket back, a grace period after
+ * ovpn_compat_tcp_detach(): every sender that saw the socket attached has
+ * finished (they run with BHs disabled), so the socket's allocations may
+ * sleep again and use the task's page fragment.
+ */
+void ovpn_compat_tcp_restore_alloc(struct socket *sock,
+				   const struct ovpn_compat_tcp_saved *saved)
+{
+	struct sock *sk = sock->sk;
+
+	lock_sock(sk);
+	sk->sk_allocation = saved->allocation;
+	sk->sk_use_task_frag = saved->use_task_frag;
+	release_sock(sk);
 }
 
 /* Sends @len bytes of @skb from @offset on the locked socket @sk without
@@ -150,8 +288,26 @@ int ovpn_compat_tcp_send_frame(struct sock *sk, struct sk_buff *skb,
 					       more ? MSG_MORE : 0);
 }
 
+/* Whether @skb belongs to a socket that the module has taken over. */
+bool ovpn_compat_tcp_skb_is_outer(const struct sk_buff *skb)
+{
+	const struct sock *sk = skb->sk;
+
+	/* skc_prot is in sock_common: valid for request and timewait
+	 * sockets too.
+	 */
+	return sk && ovpn_tcp_is_ours(READ_ONCE(sk->sk_prot));
+}
+
+/* The user data of @sk if the module has it taken over (its proto is one
+ * of ours: set after the user data at attach, restored before the user
+ * data is cleared, both under the socket lock), else NULL: another
+ * subsystem may own the user data of a socket given back.
+ */
 void *ovpn_compat_tcp_user_data(struct sock *sk)
 {
+	if (!ovpn_tcp_is_ours(READ_ONCE(sk->sk_prot)))
+		return NULL;
 	return rcu_dereference_sk_user_data(sk);
 }
 
@@ -214,6 +370,11 @@ void ovpn_compat_tcp_may_sleep(struct sock *sk,
 bool ovpn_compat_tcp_has_room(struct sock *sk)
 {
 	return sk_stream_memory_free(sk);
+}
+
+size_t ovpn_compat_sk_rcvbuf(const struct sock *sk)
+{
+	return max(READ_ONCE(sk->sk_rcvbuf), 0);
 }
 
 bool ovpn_compat_tcp_rcv_shutdown(struct sock *sk)

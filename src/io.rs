@@ -3,9 +3,10 @@
 //! The data path: encryption and transmission of the device's packets,
 //! reception and decryption of the tunnel's.
 //!
-//! Nothing here takes a lock other than RCU (and a key's replay window,
-//! per packet, after authentication), and nothing allocates other than
-//! the crypto request.
+//! Per packet, the data path allocates the crypto request (and, when a
+//! peer floats or is re-filed, the new binding); it takes the key's replay
+//! lock after authentication, the hold lock for packets whose key is not
+//! installed yet, the queues' locks and, over TCP, the socket's.
 
 use crate::abstractions::crypto::{self, Aead, AeadJob, Direction};
 use crate::abstractions::netdev::{now_ms, now_ns, with_bh_disabled, NetDevice};
@@ -50,7 +51,8 @@ pub(crate) enum Reason {
     /// that peer (the reverse-path check), e.g. a spoofed address, or an
     /// IPv6 link-local router solicitation of the client's device.
     RxReversePath,
-    /// RX: the peer's queue of packets to decrypt is full.
+    /// RX: the peer's queue of packets to decrypt is full, or the crypto
+    /// engine's (an asynchronous AEAD refused the request).
     RxBacklog,
     /// TX: no peer for the destination.
     TxNoPeer,
@@ -60,6 +62,9 @@ pub(crate) enum Reason {
     TxError,
     /// TX: the peer's queue of packets to encrypt is full (`tx_work`).
     TxBacklog,
+    /// TX: a routing loop: the tunnel's own outer packet came back into
+    /// the device, or the route to the peer goes through it.
+    TxLoop,
 }
 
 impl Reason {
@@ -86,7 +91,7 @@ impl Reason {
 pub(crate) struct DropStats([AtomicU64; DropStats::NAMES.len()]);
 
 /// The index of `rx_queued` in [`DropStats`].
-const RX_QUEUED: usize = Reason::TxBacklog as usize + 1;
+const RX_QUEUED: usize = Reason::TxLoop as usize + 1;
 /// The index of `tx_queued` in [`DropStats`].
 const TX_QUEUED: usize = RX_QUEUED + 1;
 const _: () = assert!(DropStats::NAMES.len() == TX_QUEUED + 1);
@@ -106,6 +111,7 @@ impl DropStats {
         c"tx_drop_no_key",
         c"tx_drop_error",
         c"tx_drop_backlog",
+        c"tx_drop_loop",
         c"rx_queued",
         c"tx_queued",
     ];
@@ -136,6 +142,13 @@ fn dropped(dev: &NetDevice, why: Reason) {
 
 /// `ndo_start_xmit`: finds the peer and sends each (GSO-segmented) packet.
 pub(crate) fn xmit(dev: &NetDevice, ovpn: &Ovpn, mut skb: SkBuff) {
+    // A segment of a tunnel's TCP connection routed into a tunnel: over
+    // its own connection it would take the socket's lock it is sent
+    // under.
+    if skb.is_tunnel_tcp_segment() {
+        dropped(dev, Reason::TxLoop);
+        return;
+    }
     let proto = skb.protocol();
     let g = rcu::read_lock();
     let peer = match ovpn.mode() {
@@ -249,7 +262,8 @@ pub(crate) fn send_keepalive(peer: Arc<Peer>) {
     let room = usize::from(crate::proto::netdev::HEADROOM);
     match SkBuff::new_with(peer.dev(), room, &wire_aead::KEEPALIVE_MAGIC) {
         Ok(skb) => with_bh_disabled(|| send_one(peer, skb)),
-        Err(_) => dropped(peer.dev(), Reason::TxError),
+        // The per-CPU counters need BHs off (this is a kworker).
+        Err(_) => with_bh_disabled(|| dropped(peer.dev(), Reason::TxError)),
     }
 }
 
@@ -325,7 +339,8 @@ impl AeadJob for TxJob {
         let sock = match peer.sock() {
             PeerSock::Udp(sock) => sock,
             PeerSock::Tcp(ts) => {
-                // Framed and sent from process context, in order.
+                // Framed and sent at once, or queued for the socket's
+                // owner or its work when it is busy or full; in order.
                 match ts.send(skb) {
                     Ok(()) => {
                         dev.stats_tx_add(len);
@@ -358,6 +373,7 @@ impl AeadJob for TxJob {
                 count(&peer.stats.link_tx_bytes, &peer.stats.link_tx_packets, len);
                 peer.mark_tx();
             }
+            Err(e) if e == ELOOP => dropped(dev, Reason::TxLoop),
             Err(_) => dropped(dev, Reason::TxError),
         }
     }
@@ -498,11 +514,12 @@ const RX_BUDGET: usize = 64;
 /// or on a router, sending): decryption and the inner stack's receive
 /// path then run in parallel with the outer path, in order for each peer.
 fn rx_packet(peer: Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAddr, IpAddr)>) {
-    count(
-        &peer.stats.link_rx_bytes,
-        &peer.stats.link_rx_packets,
-        skb.len(),
-    );
+    // Too short to authenticate: never queued nor held (forged packets
+    // must not take the peer's queue or hold slots for free).
+    if !skb.may_pull(OVERHEAD) {
+        dropped(peer.dev(), Reason::RxMalformed);
+        return;
+    }
     if !peer
         .rx_steer
         .steer(now_ns(), crate::module_parameters::rx_burst.value())
@@ -562,6 +579,7 @@ fn rx_decrypt(peer: Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAd
         hold(&peer, skb, key_id, from);
         return;
     };
+    // (Checked before queueing; a held or queued packet keeps it.)
     if !skb.may_pull(OVERHEAD) {
         dropped(dev, Reason::RxMalformed);
         return;
@@ -588,18 +606,27 @@ fn rx_decrypt(peer: Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAd
 /// (see `proto::hold`).  Packets pushed out of the holding area count as
 /// dropped for want of a key.  Called in softirq (or with bottom halves
 /// disabled).
-fn hold(peer: &Peer, mut skb: SkBuff, key_id: u8, from: Option<(SockAddr, IpAddr)>) {
+fn hold(peer: &Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAddr, IpAddr)>) {
     skb.detach();
     let dev = peer.dev();
-    peer.held
-        .lock()
-        .push(HeldRx { skb, from }, key_id, now_ms(), |_| {
-            dropped(dev, Reason::RxNoKey)
-        });
+    let mut held = peer.held.lock();
+    held.push(HeldRx { skb, from }, key_id, now_ms(), |_| {
+        dropped(dev, Reason::RxNoKey)
+    });
+    // The key may have been installed since it was looked up, and its
+    // held packets released before this one joined them: NEW_KEY installs
+    // before it takes this lock, so the key is visible now if so.
+    let g = rcu::read_lock();
+    let keyed = peer.keys.rx(key_id, &g).is_some();
+    drop(g);
+    drop(held);
+    if keyed {
+        release_held(peer, key_id);
+    }
 }
 
 /// Decrypts the packets `peer` sent with key `key_id` that waited for it
-/// (process context, after NEW_KEY installed the key).
+/// (after NEW_KEY installed the key, or when one joined them late).
 pub(crate) fn release_held(peer: &Arc<Peer>, key_id: u8) {
     with_bh_disabled(|| {
         let mut ready: [Option<HeldRx>; HOLD_MAX] = [const { None }; HOLD_MAX];
@@ -643,14 +670,28 @@ impl AeadJob for RxJob {
             dev.stats_rx_dropped();
             return;
         };
-        if result.is_err() {
-            dropped(dev, Reason::RxBadAuth);
-            return;
+        match result {
+            Ok(()) => (),
+            Err(e) if e == EBADMSG => {
+                dropped(dev, Reason::RxBadAuth);
+                return;
+            }
+            // Refused by the crypto engine's full queue, or no memory.
+            Err(_) => {
+                dropped(dev, Reason::RxBacklog);
+                return;
+            }
         }
         if self.pid == 0 || !self.key.check_replay(self.pid, now_ms()) {
             dropped(dev, Reason::RxReplay);
             return;
         }
+        // Only authentic packets count as the peer's traffic.
+        count(
+            &peer.stats.link_rx_bytes,
+            &peer.stats.link_rx_packets,
+            skb.len(),
+        );
         if skb.pull(OVERHEAD).is_err() {
             dropped(dev, Reason::RxMalformed);
             return;

@@ -76,11 +76,12 @@ fn reject(info: &GenlInfo<'_>, attr: &Attr<'_>, msg: &'static CStr, err: Error) 
 fn peer_id(info: &GenlInfo<'_>, nest: &Nested<'_>, ty: u32) -> Result<u32> {
     let attr = require(info, nest, ty)?;
     let id = attr.get_u32()?;
-    if id > PEER_ID_UNDEF {
+    // 0xFFFFFF is the undefined id of packets that name no peer.
+    if id >= PEER_ID_UNDEF {
         return Err(reject(
             info,
             &attr,
-            c"ovpn-dco: peer id must fit in 24 bits",
+            c"ovpn-dco: peer id must be below 0xFFFFFF",
             EINVAL,
         ));
     }
@@ -165,6 +166,12 @@ fn new_peer(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
         return Err(EINVAL);
     }
     let mut peers = ovpn.peers().lock();
+    // Refused before the socket is touched: a TCP stream taken over and
+    // given back again could lose what the parser read meanwhile.
+    if !p2p && peers.get(id).is_some() {
+        info.extack().msg(c"ovpn-dco: a peer with this id exists");
+        return Err(EEXIST);
+    }
     let sock = peers.transport(dev, sock, id).map_err(|e| {
         let msg = if e == ENOTCONN {
             c"ovpn-dco: a TCP socket must be connected"
@@ -355,14 +362,19 @@ pub(crate) fn doit(info: &GenlInfo<'_>) -> Result {
 }
 
 /// Dumps the peers of a device (`OVPN_CMD_GET_PEER` with `NLM_F_DUMP`),
-/// as many per call as fit, resuming at the dump's cursor.
+/// as many per call as fit, in the order of their ids: the dump's cursor
+/// is the lowest id not dumped yet, so that peers added or removed
+/// between calls never make the dump skip or repeat another peer.
 pub(crate) fn dumpit(info: &GenlInfo<'_>, dump: &mut Dump<'_>) -> Result {
     let dev = lookup_dev(info)?;
     let ovpn = ovpn(&dev)?;
     let peers = ovpn.peers().lock();
-    let start = dump.cursor();
-    let mut n = start;
-    for peer in peers.iter().skip(start) {
+    let mut next = dump.cursor();
+    while let Some(peer) = peers
+        .iter()
+        .filter(|p| p.id() as usize >= next)
+        .min_by_key(|p| p.id())
+    {
         let Ok(mut entry) = dump.entry(uapi::OVPN_CMD_GET_PEER as u8) else {
             break;
         };
@@ -371,8 +383,8 @@ pub(crate) fn dumpit(info: &GenlInfo<'_>, dump: &mut Dump<'_>) -> Result {
             break;
         }
         entry.end();
-        n += 1;
+        next = peer.id() as usize + 1;
     }
-    dump.set_cursor(n);
+    dump.set_cursor(next);
     Ok(())
 }

@@ -46,12 +46,15 @@ module! {
 /// are announced (reason TEARDOWN) through the family, which must still be
 /// registered then.  Once no device exists, no request can resolve one, so
 /// the family can go.  Then the workqueue is drained (keepalive ticks hold
-/// their device, so none is left by then anyway).  Last, the RCU callbacks that free peers, keys and
-/// table nodes must have run before the module's code goes.
+/// their device, so none is left by then anyway).  Then no task may be left
+/// inside the operations of a TCP socket the module took over (all were
+/// given back with their devices).  Last, the RCU callbacks that free
+/// peers, keys and table nodes must have run before the module's code goes.
 struct OvpnDco {
     _link: rtnl::Registration<netdev::OvpnLink>,
     _genl: genl::Registration,
     _wq: abstractions::wq::OwnedQueue,
+    _tcp: abstractions::tcp::QuiesceOnDrop,
     _rcu: abstractions::rcu::BarrierOnDrop,
 }
 
@@ -68,6 +71,7 @@ impl kernel::Module for OvpnDco {
             _link: link,
             _genl: genl,
             _wq: wq,
+            _tcp: abstractions::tcp::QuiesceOnDrop,
             _rcu: abstractions::rcu::BarrierOnDrop,
         })
     }

@@ -86,7 +86,6 @@ impl PeerSock {
 #[pin_data]
 pub(crate) struct Peer {
     id: u32,
-    dev: ARef<NetDevice>,
     sock: PeerSock,
     bind: RcuPtr<Bind>,
     vpn4: Option<[u8; 4]>,
@@ -129,6 +128,10 @@ pub(crate) struct Peer {
     /// The TX work: drains `tx_q` (`io::tx_drain`).
     #[pin]
     tx_work: Work<Peer, TX_WORK>,
+    /// Last, so dropped last: the device reference keeps the device's
+    /// unregistration, and so the module's unload, waiting until the rest
+    /// of the peer is gone.
+    dev: ARef<NetDevice>,
 }
 
 /// The id of the RX work among a peer's work items.
@@ -744,17 +747,26 @@ impl PeerSet {
         }
     }
 
-    /// Detaches the sockets no peer uses any more.
+    /// Detaches the sockets no peer uses any more: all of them first, then
+    /// one grace period for all (the first drop waits, the others find it
+    /// passed).
     pub(crate) fn gc_socks(&mut self) {
+        let list = &self.list;
+        let unused_tcp = |t: &TcpTunnel| !list.iter().any(|p| p.sock.is_tcp(t.sock()));
+        for t in self.tcp.iter_mut().filter(|t| unused_tcp(t)) {
+            t.release();
+        }
+        for u in self.socks.iter_mut().filter(|u| u.users == 0) {
+            u.tunnel.release();
+        }
         let mut i = 0;
         while i < self.tcp.len() {
-            let ts = self.tcp[i].sock();
-            if self.list.iter().any(|p| p.sock.is_tcp(ts)) {
-                i += 1;
-            } else {
+            if unused_tcp(&self.tcp[i]) {
                 let last = self.tcp.len() - 1;
                 self.tcp.swap(i, last);
                 drop(self.tcp.pop());
+            } else {
+                i += 1;
             }
         }
         let mut i = 0;

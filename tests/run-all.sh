@@ -109,6 +109,9 @@ step "VM scenarios"
 # transport's counters, control frames, broken streams and a bulk
 # transfer without a stall, peer dumps of many messages, MP routing,
 # float, dual stack, the reverse-path check and the undefined peer id,
+# the review's regression scenarios (routing loops over UDP and TCP, an
+# asynchronous AEAD under a flood of forged packets, a hostile holder of
+# a TCP peer's descriptor, an empty write),
 # netns-test.sh's P2P tunnel over UDP and over TCP (-t), its MP server
 # with three clients and its MP server over TCP on IPv6 transport, and
 # OpenVPN 2.6: servers with DCO clients (UDP, AES-128 and AES-256-GCM,
@@ -136,7 +139,8 @@ if [ "${OVPN_VM_FULL:-0}" != 1 ] && [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 		dp-del-peer-flood dp-dellink-flood
 		mp-routing mp-float mp-dual-stack
 		tcp-ping-counts tcp-ipv6-transport tcp-control-frames tcp-bad-frame
-		tcp-remote-close tcp-socket-restored"
+		tcp-remote-close tcp-socket-restored
+		dp-routing-loop dp-async-crypto tcp-fd-attack tcp-empty-write tcp-routing-loop"
 	# The TCP transport's bulk transfer (no stall), the peer dump, MP's
 	# reverse path and undefined peer id are in files only the second
 	# guest runs (t-tcp, t-peers, t-mp); t-netns.sh's share is split.

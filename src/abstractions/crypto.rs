@@ -133,6 +133,11 @@ fn prepare_and_submit<J: AeadJob>(
         return Err(EINVAL);
     }
     let payload = skb.len() - fixed;
+    // SAFETY: the skb is valid and owned.  A chain of skbs (a TCP frame
+    // reassembled from many segments) becomes one buffer: copying it
+    // member by member, and a scatterlist entry each, would cost the
+    // sender's choice of segment count.
+    to_result(unsafe { bindings::ovpn_compat_skb_flatten_chain(skb.as_ptr()) })?;
     let mut trailer: *mut bindings::sk_buff = ptr::null_mut();
     // SAFETY: the skb is valid and owned; this makes its data private and
     // writable, and returns the number of scatterlist entries it needs.
@@ -207,9 +212,9 @@ fn prepare_and_submit<J: AeadJob>(
             Direction::Decrypt => bindings::crypto_aead_decrypt(req.as_ptr()),
         }
     };
-    let inprogress = -(bindings::EINPROGRESS as i32);
-    let busy = -(bindings::EBUSY as i32);
-    if ret != inprogress && ret != busy {
+    // Without MAY_BACKLOG only `EINPROGRESS` means queued; `EBUSY` and
+    // `ENOSPC` are refusals, completed here like any other result.
+    if ret != -(bindings::EINPROGRESS as i32) {
         // Completed synchronously; the callback will not run.
         // SAFETY: the request is complete and owned by us.
         unsafe { finish::<J>(req.as_ptr(), ret) };
@@ -247,7 +252,8 @@ unsafe fn finish<J: AeadJob>(req: *mut bindings::aead_request, err: i32) {
 /// `aead_request_set_callback` (as `data`).
 unsafe extern "C" fn done<J: AeadJob>(data: *mut c_void, err: i32) {
     if err == -(bindings::EINPROGRESS as i32) {
-        // A backlogged request was queued; the final call follows.
+        // Only a backlogged request is told this, and none is (no
+        // MAY_BACKLOG); the final call would follow.
         return;
     }
     // SAFETY: trivially safe; the completion path expects BHs off.

@@ -152,7 +152,9 @@ impl Policy {
 /// # Invariants
 ///
 /// `ptr` is null or points to a `struct netlink_ext_ack` that stays valid
-/// and is not accessed concurrently for `'a`.
+/// for `'a` and that only the request's own thread writes.  Several
+/// `ExtAck`s of one request may alias it: each access is a plain write of
+/// a field through the raw pointer, never a Rust reference.
 pub(crate) struct ExtAck<'a> {
     ptr: *mut bindings::netlink_ext_ack,
     _p: PhantomData<&'a mut bindings::netlink_ext_ack>,
@@ -163,7 +165,8 @@ impl<'a> ExtAck<'a> {
     ///
     /// # Safety
     ///
-    /// `ptr` must be null or valid and exclusively ours for `'a`.
+    /// `ptr` must be null or valid for `'a`, and written only by the
+    /// calling thread (the one handling the request) meanwhile.
     pub(crate) unsafe fn from_raw(ptr: *mut bindings::netlink_ext_ack) -> Self {
         // INVARIANT: per the function's contract.
         Self {

@@ -12,11 +12,16 @@ use super::bindings;
 use core::marker::PhantomData;
 use core::ops::Deref;
 use core::ptr::{self, NonNull};
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use kernel::alloc::Flags;
 use kernel::prelude::*;
 use kernel::sync::rcu::Guard;
 use kernel::types::Opaque;
+
+/// `RcuBox` frees queued with `call_rcu` and not finished: a value freed
+/// in a callback may queue more (a peer dropped with its table bucket
+/// drops its own boxes), which one `rcu_barrier` does not wait for.
+static PENDING_FREES: AtomicUsize = AtomicUsize::new(0);
 
 /// The heap node behind an RCU value: its `rcu_head`, then the value.
 #[repr(C)]
@@ -82,6 +87,7 @@ impl<T: Send + Sync + 'static> RcuBox<T> {
         // a grace period passed since it was unpublished: no reader is
         // left, and nothing else owns it.
         drop(unsafe { KBox::from_raw(node) });
+        PENDING_FREES.fetch_sub(1, Ordering::Release);
     }
 }
 
@@ -97,6 +103,7 @@ impl<T: Send + Sync + 'static> Deref for RcuBox<T> {
 impl<T: Send + Sync + 'static> Drop for RcuBox<T> {
     fn drop(&mut self) {
         let node = self.node.as_ptr();
+        PENDING_FREES.fetch_add(1, Ordering::Relaxed);
         // SAFETY: `node` is valid and owned; after a grace period the
         // callback frees it, and nothing uses it in between (the box is
         // being dropped).
@@ -171,13 +178,40 @@ impl<T: Send + Sync + 'static> Drop for RcuPtr<T> {
     }
 }
 
-/// Waits, when dropped, until every pending RCU callback has run: the
-/// module's last field, so that no callback (module code) is left when the
-/// module's memory goes.
+/// A point in time of RCU: [`GpCookie::wait`] returns once a full grace
+/// period has passed since it was taken, at once if one has already
+/// (several objects unpublished together then cost one grace period).
+#[derive(Clone, Copy)]
+pub(crate) struct GpCookie(kernel::ffi::c_ulong);
+
+impl GpCookie {
+    /// Now.
+    pub(crate) fn now() -> Self {
+        // SAFETY: no precondition.
+        Self(unsafe { bindings::ovpn_compat_rcu_cookie() })
+    }
+
+    /// Waits until a grace period has passed since the cookie was taken.
+    /// Process context.
+    pub(crate) fn wait(self) {
+        // SAFETY: a cookie from `ovpn_compat_rcu_cookie`.
+        unsafe { bindings::ovpn_compat_rcu_wait(self.0) };
+    }
+}
+
+/// Waits, when dropped, until every pending RCU callback has run,
+/// including those that callbacks queued: the module's last field, so that
+/// no callback (module code) is left when the module's memory goes.
 pub(crate) struct BarrierOnDrop;
 
 impl Drop for BarrierOnDrop {
     fn drop(&mut self) {
+        // Each barrier waits for the callbacks queued before it, which
+        // may have queued more.
+        while PENDING_FREES.load(Ordering::Acquire) != 0 {
+            kernel::sync::rcu::rcu_barrier();
+        }
+        // The last callback may still be returning from its decrement.
         kernel::sync::rcu::rcu_barrier();
     }
 }

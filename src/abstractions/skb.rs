@@ -148,18 +148,20 @@ impl SkBuff {
         to_result(unsafe { bindings::ovpn_compat_skb_cow_head(self.as_ptr(), room) })
     }
 
-    /// Adds `n` bytes in front (after [`SkBuff::cow_head`] with at least
-    /// `n`) and returns them for writing.
+    /// Adds `n` bytes in front and returns them for writing; the header
+    /// area is made private first if it is shared (a no-op after
+    /// [`SkBuff::cow_head`] with at least `n`).
     pub(crate) fn push(&mut self, n: usize) -> Result<&mut [u8]> {
+        self.cow_head(n)?;
         // SAFETY: the skb is valid and owned.
         let p = unsafe { self.ptr.as_ref() };
         let (head, data) = (p.head as usize, p.data as usize);
         if data - head < n {
             return Err(ENOMEM);
         }
-        // SAFETY: there are `n` bytes of headroom, checked above; they
-        // are private after `cow_head`, and the new bytes are ours while
-        // `self` is borrowed mutably.
+        // SAFETY: there are `n` bytes of headroom, checked above; the
+        // header area is private (`cow_head` above), and the new bytes
+        // are ours while `self` is borrowed mutably.
         unsafe {
             let d = bindings::skb_push(self.as_ptr(), n as u32);
             Ok(core::slice::from_raw_parts_mut(d.cast::<u8>(), n))
@@ -167,11 +169,13 @@ impl SkBuff {
     }
 
     /// The outer source and destination of a packet received on a UDP
-    /// socket (in its encap hook, before the UDP header is pulled).
+    /// socket (in its encap hook, or later: pulling the UDP header and
+    /// queueing the packet keep the outer headers in place).
     pub(crate) fn udp_addrs(&self) -> (SockAddr, IpAddr) {
         let mut a = bindings::ovpn_compat_addrs::default();
-        // SAFETY: the skb is valid, with IP and UDP headers set by the
-        // stack (encap hooks run after UDP validated them).
+        // SAFETY: the skb is valid; its network and transport header
+        // offsets were set by the stack, which validated them before the
+        // encap hook, and nothing here moves the data they point to.
         unsafe { bindings::ovpn_compat_skb_udp_addrs(self.as_ptr(), &mut a) };
         let port = u16::from_be(a.sport);
         if u32::from(a.family) == bindings::AF_INET {
@@ -197,6 +201,13 @@ impl SkBuff {
     pub(crate) fn dst_drop(&mut self) {
         // SAFETY: the skb is valid and owned.
         unsafe { bindings::ovpn_compat_skb_dst_drop(self.as_ptr()) };
+    }
+
+    /// Whether the packet is a segment of a TCP connection that this
+    /// module took over (the outer packet of a tunnel).
+    pub(crate) fn is_tunnel_tcp_segment(&self) -> bool {
+        // SAFETY: the skb is valid (type invariant).
+        unsafe { bindings::ovpn_compat_tcp_skb_is_outer(self.as_ptr()) }
     }
 
     /// Whether the packet is a GSO super-packet.

@@ -7,10 +7,12 @@
 //! byte stream.  What the driver sends and what userspace writes go out
 //! whole, one frame after the other, never interleaved.
 //!
-//! Taking the socket over replaces its data-ready, write-space and
-//! state-change callbacks and four operations of its proto (`recvmsg`,
-//! `sendmsg`, `sock_is_readable`, `release_cb`); giving it back restores
-//! them all, so that it is a plain TCP socket again.
+//! Taking the socket over replaces its data-ready, write-space,
+//! state-change and error-report callbacks and four operations of its
+//! proto (`recvmsg`, `sendmsg`, `sock_is_readable`, `release_cb`); the C
+//! side also refuses `disconnect` and a ULP while the socket is taken
+//! over.  Giving it back restores them all, so that it is a plain TCP
+//! socket again.
 //!
 //! The driver's frames go out from the context that produced them
 //! (transmit or crypto completion) when no process owns the socket, under
@@ -21,13 +23,14 @@
 
 use super::bindings;
 use super::netdev::{with_bh_disabled, NetDevice};
+use super::rcu::GpCookie;
 use super::skb::{SkBuff, SkbQueue};
 use super::socket::Socket;
 use super::wq;
 use crate::proto::tcp as framing;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use kernel::ffi::c_int;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
@@ -109,6 +112,9 @@ pub(crate) struct TcpSock {
     /// Frames for userspace.
     #[pin]
     user_q: SkbQueue,
+    /// Bytes in `user_q`: at most the socket's receive buffer, as if TCP
+    /// held them (the remote chooses them).
+    user_bytes: AtomicUsize,
     /// Frames for the socket.
     #[pin]
     tx_q: SkbQueue,
@@ -157,6 +163,7 @@ impl WorkItem for TcpSock {
         // SAFETY: locked above.
         unsafe { bindings::release_sock(sk) };
         match r {
+            Err(e) if e == ENOTCONN => (),
             Err(_) => this.fail(TcpFailure::Send),
             Ok(Pushed::NoMemory) => {
                 if this.nomem_retries.fetch_add(1, Ordering::Relaxed) < NOMEM_RETRIES {
@@ -185,6 +192,7 @@ impl TcpSock {
                 strp: Opaque::uninit(),
                 saved: Opaque::uninit(),
                 user_q <- SkbQueue::new(),
+                user_bytes: AtomicUsize::new(0),
                 tx_q <- SkbQueue::new(),
                 ctl_q <- SkbQueue::new(),
                 partial: UnsafeCell::new(Partial { skb: None, sent: 0 }),
@@ -244,8 +252,14 @@ impl TcpSock {
         let r = unsafe { self.push_locked() };
         // SAFETY: locked above.
         unsafe { bindings::ovpn_compat_tcp_unlock_unowned(sk) };
-        self.after_atomic_push(r);
-        Ok(())
+        match r {
+            // Given back meanwhile; the queue is purged with it.
+            Err(e) if e == ENOTCONN => Err(e),
+            r => {
+                self.after_atomic_push(r);
+                Ok(())
+            }
+        }
     }
 
     /// Deals with the outcome of a push from atomic context.
@@ -270,8 +284,9 @@ impl TcpSock {
     ///
     /// # Safety
     ///
-    /// The socket must be attached and owned by the caller (`lock_sock`),
-    /// which runs in process context, for the whole call.
+    /// The socket must be owned by the caller (`lock_sock`), which runs in
+    /// process context, for the whole call, and not given back yet (its
+    /// `saved` set by the attach).
     unsafe fn sleeping<R>(&self, f: impl FnOnce() -> R) -> R {
         // SAFETY: per the contract; `saved` is set while attached.
         unsafe { bindings::ovpn_compat_tcp_may_sleep(self.sock.sk(), self.saved.get(), true) };
@@ -291,12 +306,16 @@ impl TcpSock {
 
     /// Sends the partly sent frame, then the queued ones, until the socket
     /// has no more room (the write-space callback resumes then) or memory
-    /// ran out.
+    /// ran out.  Sends nothing once the socket is being given back:
+    /// `attached` is cleared with the socket locked, so it is stable here.
     ///
     /// # Safety
     ///
     /// The socket must be locked (see the invariant of `partial`).
     unsafe fn push_locked(&self) -> Result<Pushed> {
+        if !self.attached.load(Ordering::Relaxed) {
+            return Err(ENOTCONN);
+        }
         let sk = self.sock.sk();
         // SAFETY: the socket is locked, which gives exclusive access
         // (invariant).
@@ -344,7 +363,7 @@ impl TcpSock {
                 return Err(Error::from_errno(r));
             }
             part.sent += r as usize;
-            if part.sent >= skb.len() {
+            if left == 0 || part.sent >= skb.len() {
                 if let Some(done) = part.skb.take() {
                     done.consume();
                 }
@@ -354,10 +373,16 @@ impl TcpSock {
 
     /// Hands a frame (its prefix just pulled) to userspace.
     fn to_user(&self, mut skb: SkBuff) {
-        if self.user_q.len() >= QUEUE_MAX {
+        skb.unpull(framing::PREFIX_LEN);
+        let len = skb.len();
+        // SAFETY: the socket is live while `self` holds it.
+        let room = unsafe { bindings::ovpn_compat_sk_rcvbuf(self.sock.sk()) };
+        let queued = self.user_bytes.load(Ordering::Relaxed);
+        // One frame always fits, so that a large one is not stuck.
+        if self.user_q.len() >= QUEUE_MAX || (queued > 0 && queued + len > room) {
             return;
         }
-        skb.unpull(framing::PREFIX_LEN);
+        self.user_bytes.fetch_add(len, Ordering::Relaxed);
         self.user_q.push(skb);
         // SAFETY: attached, so `saved` holds the socket's own data-ready
         // callback, which wakes the readers.
@@ -374,8 +399,10 @@ impl TcpSock {
 ///
 /// # Safety
 ///
-/// `sk` must be a live socket; if its user data is set, it is a
-/// [`TcpSock`] attached by [`TcpTunnel`].
+/// `sk` must be a live socket.  While its proto is one of the module's
+/// copies (what the C helper checks), a set user data is the [`TcpSock`]
+/// that [`TcpTunnel`] attached: listen children cannot exist (no
+/// disconnect, NOCOPY) and no ULP can be stacked while attached.
 unsafe fn sock_of<'a>(sk: *mut bindings::sock, _g: &'a rcu::Guard) -> Option<&'a TcpSock> {
     // SAFETY: per the contract; the user data of an attached socket is a
     // `TcpSock` kept alive until a grace period after detaching, and the
@@ -461,6 +488,30 @@ unsafe extern "C" fn state_change(sk: *mut bindings::sock) {
     // SAFETY: as for `write_space`.
     unsafe {
         if let Some(f) = (*ts.saved.get()).state_change {
+            f(sk);
+        }
+    }
+    // SAFETY: the socket is live.
+    if unsafe { bindings::ovpn_compat_tcp_closed(sk) } {
+        ts.fail(TcpFailure::Closed);
+    }
+}
+
+/// The socket's error-report callback: an error ends the connection too
+/// (a reset reports through here before the state changes).
+///
+/// # Safety
+///
+/// As for [`data_ready`].
+unsafe extern "C" fn error_report(sk: *mut bindings::sock) {
+    let g = rcu::read_lock();
+    // SAFETY: as for `data_ready`.
+    let Some(ts) = (unsafe { sock_of(sk, &g) }) else {
+        return;
+    };
+    // SAFETY: as for `write_space`.
+    unsafe {
+        if let Some(f) = (*ts.saved.get()).error_report {
             f(sk);
         }
     }
@@ -563,13 +614,44 @@ unsafe extern "C" fn abort_parser(strp: *mut bindings::strparser, _err: c_int) {
 /// used after unlocking.
 unsafe fn locked_sock_of<'a>(sk: *mut bindings::sock) -> Option<&'a TcpSock> {
     let g = rcu::read_lock();
-    // SAFETY: `sk` is live; a set user data is an attached `TcpSock`.
+    // SAFETY: `sk` is live (the contract of `sock_of`).
     let ts = unsafe { sock_of(sk, &g) }.map(core::ptr::from_ref::<TcpSock>);
     drop(g);
     // SAFETY: detaching clears the user data with the socket locked and
     // frees the `TcpSock` only later, so it stays valid while the caller
     // holds the lock.
     ts.map(|t| unsafe { &*t })
+}
+
+/// A caller inside one of the operations that may sleep, counted so that
+/// the module's exit waits for it (`quiesce`).
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> Self {
+        // SAFETY: no precondition; paired with the exit in `drop`.
+        unsafe { bindings::ovpn_compat_tcp_op_enter() };
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        // SAFETY: pairs with the enter of `InFlight::enter`.
+        unsafe { bindings::ovpn_compat_tcp_op_exit() };
+    }
+}
+
+/// Waits, when dropped, until no task can be inside the operations and
+/// callbacks of a socket this module took over: the module's field after
+/// the link type's registration, whose teardown gives every socket back.
+pub(crate) struct QuiesceOnDrop;
+
+impl Drop for QuiesceOnDrop {
+    fn drop(&mut self) {
+        // SAFETY: process context (module exit); no precondition.
+        unsafe { bindings::ovpn_compat_tcp_quiesce() };
+    }
 }
 
 /// The socket's original proto (from before the takeover).
@@ -583,7 +665,9 @@ unsafe fn orig_prot(sk: *mut bindings::sock) -> &'static bindings::proto {
 }
 
 /// `recvmsg` of an attached socket: what the driver handed to userspace,
-/// as a byte stream.  Userspace must use non-blocking reads.
+/// as a byte stream.  Reads never block (`EAGAIN` when nothing waits:
+/// userspace polls); `MSG_PEEK` is refused, `MSG_ERRQUEUE` reads the
+/// socket's error queue.
 ///
 /// # Safety
 ///
@@ -594,6 +678,20 @@ unsafe extern "C" fn recvmsg(
     len: usize,
     flags: c_int,
 ) -> c_int {
+    let _op = InFlight::enter();
+    if flags & bindings::MSG_ERRQUEUE as c_int != 0 {
+        // The socket's error queue, untouched by the takeover.
+        // SAFETY: the arguments are the caller's.
+        return unsafe {
+            match orig_prot(sk).recvmsg {
+                Some(f) => f(sk, msg, len, flags),
+                None => -(bindings::EOPNOTSUPP as c_int),
+            }
+        };
+    }
+    if flags & bindings::MSG_PEEK as c_int != 0 {
+        return -(bindings::EOPNOTSUPP as c_int);
+    }
     // SAFETY: called by the socket layer with a live socket.
     unsafe { bindings::ovpn_compat_lock_sock(sk) };
     // SAFETY: locked above.
@@ -628,10 +726,14 @@ unsafe extern "C" fn recvmsg(
             // The rest is for the next read.
             let rest = skb.len() - n;
             if skb.window(n, rest).is_ok() {
+                ts.user_bytes.fetch_sub(n, Ordering::Relaxed);
                 ts.user_q.push_front(skb);
+            } else {
+                ts.user_bytes.fetch_sub(n + rest, Ordering::Relaxed);
             }
             break;
         }
+        ts.user_bytes.fetch_sub(n, Ordering::Relaxed);
         skb.consume();
     }
     let ret = if copied > 0 {
@@ -673,6 +775,7 @@ unsafe extern "C" fn sendmsg(
     msg: *mut bindings::msghdr,
     len: usize,
 ) -> c_int {
+    let _op = InFlight::enter();
     // SAFETY: called by the socket layer with a live socket.
     unsafe { bindings::ovpn_compat_lock_sock(sk) };
     // SAFETY: locked above.
@@ -689,12 +792,17 @@ unsafe extern "C" fn sendmsg(
     };
     let ret = if len > framing::PREFIX_LEN + framing::MAX_PACKET_LEN {
         -(bindings::EMSGSIZE as c_int)
+    } else if len == 0 {
+        // Nothing to send, as for TCP; an empty frame in the queue would
+        // stall the stream behind it.
+        0
     } else if ts.ctl_q.len() >= CTL_QUEUE_MAX {
         -(bindings::EAGAIN as c_int)
     } else {
         // The caller's process context: allocations may sleep.
-        // SAFETY: locked above, by the calling process; the user data is
-        // set, so the socket is attached.
+        // SAFETY: locked above, by the calling process; the user data was
+        // found under our proto, so the socket is not given back yet, and
+        // cannot be while we hold the lock.
         unsafe { ts.sleeping(|| user_frame(ts, sk, msg, len)) }
     };
     // SAFETY: locked above.
@@ -726,7 +834,11 @@ unsafe fn user_frame(
     ts.ctl_q.push(skb);
     // SAFETY: the socket is locked.
     match unsafe { ts.push_locked() } {
-        Err(e) => e.to_errno(),
+        Err(e) => {
+            // The connection is broken for the driver's frames too.
+            ts.fail(TcpFailure::Send);
+            e.to_errno()
+        }
         Ok(pushed) => {
             // The frame is queued: taken, even if it waits for the work.
             ts.kick_if_no_memory(&pushed);
@@ -759,10 +871,10 @@ unsafe extern "C" fn sock_is_readable(sk: *mut bindings::sock) -> bool {
 unsafe extern "C" fn release_cb(sk: *mut bindings::sock) {
     // SAFETY: the caller owns the socket, so it is locked.
     if let Some(ts) = unsafe { locked_sock_of(sk) } {
-        if ts.attached.load(Ordering::Relaxed) {
-            // SAFETY: owned by the caller, whose release this is.
-            let r = unsafe { ts.push_locked() };
-            ts.after_atomic_push(r);
+        // SAFETY: owned by the caller, whose release this is.
+        match unsafe { ts.push_locked() } {
+            Err(e) if e == ENOTCONN => (),
+            r => ts.after_atomic_push(r),
         }
     }
     // SAFETY: the socket is live.
@@ -785,6 +897,7 @@ static OPS: Ops = Ops({
     o.data_ready = Some(data_ready);
     o.write_space = Some(write_space);
     o.state_change = Some(state_change);
+    o.error_report = Some(error_report);
     o.recvmsg = Some(recvmsg);
     o.sendmsg = Some(sendmsg);
     o.sock_is_readable = Some(sock_is_readable);
@@ -798,11 +911,13 @@ static OPS: Ops = Ops({
 ///
 /// # Invariants
 ///
-/// While this object exists the socket is attached, and its user data
-/// owns one reference of `sock` (from `Arc::into_raw`), given back by
-/// `drop` a grace period after detaching.
+/// Until `release` the socket is attached; its user data owns one
+/// reference of `sock` (from `Arc::into_raw`), given back by `drop` a
+/// grace period after detaching.
 pub(crate) struct TcpTunnel {
     sock: Arc<TcpSock>,
+    /// Set by `release`: when the socket was given back.
+    released: Option<GpCookie>,
 }
 
 impl TcpTunnel {
@@ -830,7 +945,10 @@ impl TcpTunnel {
             return Err(e);
         }
         // INVARIANT: attached, the user data owning `data`.
-        Ok(Self { sock: ts })
+        Ok(Self {
+            sock: ts,
+            released: None,
+        })
     }
 
     /// The socket's state, shared with the peer that sends through it.
@@ -839,8 +957,15 @@ impl TcpTunnel {
     }
 }
 
-impl Drop for TcpTunnel {
-    fn drop(&mut self) {
+impl TcpTunnel {
+    /// The first half of giving the socket back: sending stops and the
+    /// socket's callbacks and proto are restored; the rest waits for a
+    /// grace period (`drop`), which tunnels released together share.
+    /// Process context.
+    pub(crate) fn release(&mut self) {
+        if self.released.is_some() {
+            return;
+        }
         let ts = &*self.sock;
         let sk = ts.sock.sk();
         // SAFETY: the socket is live; sending stops with it locked, so
@@ -850,14 +975,33 @@ impl Drop for TcpTunnel {
             ts.attached.store(false, Ordering::Relaxed);
             bindings::release_sock(sk);
         }
-        // SAFETY: attached by us (invariant); restores everything and
-        // waits for the parser's work.
+        // SAFETY: attached by us (invariant) with `OPS`; restores what is
+        // still ours and waits for the parser's work.
         unsafe {
-            bindings::ovpn_compat_tcp_detach(ts.sock.as_ptr(), ts.strp.get(), ts.saved.get())
+            bindings::ovpn_compat_tcp_detach(
+                ts.sock.as_ptr(),
+                ts.strp.get(),
+                ts.saved.get(),
+                &OPS.0,
+            )
         };
-        // Callbacks that found the user data before it was cleared end
-        // within this grace period.
-        rcu::synchronize_rcu();
+        self.released = Some(GpCookie::now());
+    }
+}
+
+impl Drop for TcpTunnel {
+    fn drop(&mut self) {
+        self.release();
+        // Callbacks and senders that found the socket attached (all with
+        // BHs disabled) end within a grace period after the release.
+        if let Some(c) = self.released {
+            c.wait();
+        }
+        let ts = &*self.sock;
+        let sk = ts.sock.sk();
+        // SAFETY: the socket is live and `saved` was set by the attach;
+        // no sender of ours is left to need atomic allocations.
+        unsafe { bindings::ovpn_compat_tcp_restore_alloc(ts.sock.as_ptr(), ts.saved.get()) };
         // SAFETY: the socket is live; nothing else uses `partial` once
         // detached, the lock only orders us after the last user.
         unsafe {

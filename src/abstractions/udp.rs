@@ -4,6 +4,7 @@
 //! userspace passed in, and transmission through it with a route cache.
 
 use super::bindings;
+use super::rcu::GpCookie;
 use super::netdev::NetDevice;
 use super::skb::SkBuff;
 use super::socket::Socket;
@@ -71,7 +72,7 @@ impl UdpSock {
                         bindings::ovpn_compat_route4(sk, &mut saddr, daddr, sport, port.to_be())
                     };
                     let r = match from_err_ptr(r) {
-                        Err(e) if e == EINVAL && saddr != 0 => {
+                        Err(e) if (e == EINVAL || e == ENETUNREACH) && saddr != 0 => {
                             // The local address is gone: let routing choose.
                             saddr = 0;
                             // SAFETY: as above.
@@ -98,6 +99,9 @@ impl UdpSock {
                     };
                     rt = r;
                 }
+                // SAFETY: `rt` is a referenced route, not used after an
+                // error.
+                unsafe { self.check_loop(bindings::ovpn_compat_rt4_dst(rt)) }?;
                 // SAFETY: `rt` is a referenced route, consumed by the
                 // transmit helper with the skb.
                 unsafe {
@@ -137,6 +141,8 @@ impl UdpSock {
                     dst = r;
                 }
                 // SAFETY: as for IPv4.
+                unsafe { self.check_loop(dst) }?;
+                // SAFETY: as for IPv4.
                 unsafe {
                     bindings::ovpn_compat_udp6_xmit(
                         dst,
@@ -150,6 +156,25 @@ impl UdpSock {
             }
         }
         Ok(())
+    }
+}
+
+impl UdpSock {
+    /// `ELOOP`, with the route released, when `dst` leads back into the
+    /// device the packet comes from: each pass would encapsulate it again.
+    ///
+    /// # Safety
+    ///
+    /// `dst` must be a route the caller holds a reference of; on `Err`
+    /// that reference is gone.
+    unsafe fn check_loop(&self, dst: *mut bindings::dst_entry) -> Result {
+        // SAFETY: `dst` is referenced (contract).
+        if unsafe { bindings::ovpn_compat_dst_dev(dst) } != self.dev.as_ptr() {
+            return Ok(());
+        }
+        // SAFETY: the caller's reference, given up per the contract.
+        unsafe { bindings::dst_release(dst) };
+        Err(ELOOP)
     }
 }
 
@@ -170,6 +195,8 @@ fn in6(a: &[u8; 16]) -> bindings::in6_addr {
 /// grace period.
 pub(crate) struct UdpTunnel<R: UdpRecv> {
     sock: Arc<UdpSock>,
+    /// Set by `release`: when the socket was detached.
+    released: Option<GpCookie>,
     _r: PhantomData<R>,
 }
 
@@ -192,6 +219,7 @@ impl<R: UdpRecv> UdpTunnel<R> {
         // INVARIANT: attached with user data pointing to `us`.
         Ok(Self {
             sock: us,
+            released: None,
             _r: PhantomData,
         })
     }
@@ -202,13 +230,27 @@ impl<R: UdpRecv> UdpTunnel<R> {
     }
 }
 
+impl<R: UdpRecv> UdpTunnel<R> {
+    /// Detaches the socket; the grace period its receive hooks need is
+    /// waited for by `drop`, and shared by tunnels released together.
+    /// Process context.
+    pub(crate) fn release(&mut self) {
+        if self.released.is_none() {
+            // SAFETY: the socket is live and attached by us.
+            unsafe { bindings::ovpn_compat_udp_encap_detach(self.sock.sock.as_ptr()) };
+            self.released = Some(GpCookie::now());
+        }
+    }
+}
+
 impl<R: UdpRecv> Drop for UdpTunnel<R> {
     fn drop(&mut self) {
-        // SAFETY: the socket is live and attached by us.
-        unsafe { bindings::ovpn_compat_udp_encap_detach(self.sock.sock.as_ptr()) };
+        self.release();
         // Receive hooks that read the user data before the detach finish
-        // within this grace period; the `UdpSock` may go after it.
-        kernel::sync::rcu::synchronize_rcu();
+        // within a grace period; the `UdpSock` may go after it.
+        if let Some(c) = self.released {
+            c.wait();
+        }
     }
 }
 

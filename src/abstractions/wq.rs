@@ -18,7 +18,12 @@ static QUEUE: AtomicPtr<bindings::workqueue_struct> = AtomicPtr::new(ptr::null_m
 ///
 /// # Invariants
 ///
-/// While this object exists, `QUEUE` points to a live workqueue.
+/// While this object exists, `QUEUE` points to a live workqueue.  Every
+/// caller of [`queue`] holds a reference to one of the module's devices
+/// (or to a socket or peer of one) or runs on the queue itself, and the
+/// module drops this object only after its devices are gone: so no caller
+/// outside the queue can still hold the `&Queue` when it is destroyed, and
+/// work that runs during the drain finds `QUEUE` cleared.
 pub(crate) struct OwnedQueue(());
 
 impl OwnedQueue {
@@ -39,8 +44,8 @@ impl Drop for OwnedQueue {
     fn drop(&mut self) {
         let q = QUEUE.swap(ptr::null_mut(), Ordering::AcqRel);
         // SAFETY: `q` is the live queue (invariant); it drains and is
-        // freed.  Nothing queues work once the devices are gone, which the
-        // module ensures by dropping the link type first.
+        // freed.  No caller outside the queue is left (invariant), and
+        // work running during the drain sees `QUEUE` cleared.
         unsafe { bindings::destroy_workqueue(q) };
     }
 }

@@ -125,6 +125,8 @@ t_genl_perm() {
 	# with its own device: still refused, the family needs the capability
 	# in the initial user namespace.
 	expect_rc 1 "" unshare -U -r -n sh -c "ip link add t type ovpn-dco || exit 99; '$CLI' get_peer --ifindex \$(ip -o link show t | cut -d: -f1)" || return 1
+	# Review I3: so does listening to the peers' notifications.
+	expect_rc 64 "Operation not permitted" setpriv --reuid=65534 --regid=65534 --clear-groups "$CLI" listen_mcast --count 1 --timeout 2 || return 1
 	# Link creation needs CAP_NET_ADMIN too.
 	check "unprivileged link add refused" '! setpriv --reuid=65534 --regid=65534 --clear-groups ip link add tunu type ovpn-dco 2>/dev/null'
 }

@@ -160,6 +160,49 @@ t_tcp_socket_restored() {
 	insmod "$MOD"
 }
 
+# Review H1: a process holding the peer's socket tries to stack kTLS on
+# it, to reset it (connect AF_UNSPEC) and to make it a listener whose
+# children would inherit the module's hooks; each is refused.  The
+# peer's deletion then gives the socket back, and the module unloads.
+t_tcp_fd_attack() {
+	setup_tcp || return 1
+	ip netns exec peer0 ping -c 2 -W 2 5.5.5.2 >/dev/null || return 1
+	ip netns exec peer0 python3 "$REPO/tests/vm/tcp-fd-attack.py" "$HOLD0" \
+		"$CLI" del_peer tun0 1 || return 1
+	check "the socket is no longer the peer's" '! ip netns exec peer0 "$CLI" get_peer tun0 1 2>/dev/null' || return 1
+	kill $HOLD0 $HOLD1
+	wait $HOLD0 $HOLD1 2>/dev/null
+	cleanup_all
+	check "module unloads" 'rmmod ovpn_dco_v2' || return 1
+	insmod "$MOD"
+}
+
+# Review M2 over TCP: the route to the peer goes through the tunnel, so
+# the connection's own segments come back into the device, which sends
+# them on that connection under the lock they are sent with: a hard
+# lockup before.  They are dropped and counted (tx_drop_loop); with the
+# route gone, TCP retransmits and the tunnel works again.
+t_tcp_routing_loop() {
+	setup_tcp || return 1
+	ip -n peer0 route add 10.10.0.2/32 dev tun0 || return 1
+	ip netns exec peer0 ping -q -c 5 -i 0.2 -W 1 5.5.5.2 >/dev/null
+	local loops
+	loops=$(drop_stat peer0 tx_drop_loop)
+	echo "tx_drop_loop=$loops; $(nonzero_stats peer0)"
+	check "looping segments dropped and counted" '[ "${loops:-0}" -ge 1 ]' || return 1
+	ip -n peer0 route del 10.10.0.2/32 dev tun0 || return 1
+	check "tunnel works without the loop" 'ip netns exec peer0 ping -c 1 -w 30 5.5.5.2 >/dev/null'
+}
+
+# Review L1: an empty write by userspace writes nothing, as on any TCP
+# socket; before, it queued an empty frame that every later frame waited
+# behind.
+t_tcp_empty_write() {
+	setup_tcp || return 1
+	ip netns exec peer0 python3 "$REPO/tests/vm/tcp-fd-attack.py" --empty-write "$HOLD0" || return 1
+	check "data still flows" 'ip netns exec peer0 ping -c 3 -i 0.2 -W 2 5.5.5.2 >/dev/null'
+}
+
 # Bulk TCP through a TCP-transport tunnel against the same over UDP, in
 # the same boot; the ratio is reported, and must not show a stall.  In
 # the debug guest, with the other guest loading the host, the ratio went
@@ -209,5 +252,8 @@ scenario tcp-control-frames t_tcp_control_frames
 scenario tcp-bad-frame t_tcp_bad_frame
 scenario tcp-remote-close t_tcp_remote_close
 scenario tcp-socket-restored t_tcp_socket_restored
+scenario tcp-fd-attack t_tcp_fd_attack
+scenario tcp-empty-write t_tcp_empty_write
+scenario tcp-routing-loop t_tcp_routing_loop
 scenario tcp-throughput t_tcp_throughput
 finish

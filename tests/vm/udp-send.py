@@ -8,7 +8,12 @@
       the ciphertext) first.
   udp-send.py raw HEX DST PORT
       sends the payload given as hex.
+  udp-send.py flood HEX DST PORT COUNT SIZE
+      sends COUNT datagrams of SIZE bytes as fast as it can: the hex
+      prefix, then random bytes (a new packet id in each); prints
+      "sent N".
 """
+import os
 import socket
 import struct
 import sys
@@ -51,6 +56,21 @@ def main():
         send(bytes(payload), sys.argv[3], int(sys.argv[4]))
     elif mode == "raw":
         send(bytes.fromhex(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+    elif mode == "flood":
+        prefix = bytes.fromhex(sys.argv[2])
+        dst, port, count, size = sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
+        family = socket.AF_INET6 if ":" in dst else socket.AF_INET
+        body = os.urandom(size)
+        sent = 0
+        with socket.socket(family, socket.SOCK_DGRAM) as s:
+            for i in range(count):
+                pid = struct.pack(">I", i + 1)
+                try:
+                    s.sendto(prefix + pid + body[len(prefix) + 4:], (dst, port))
+                    sent += 1
+                except OSError:
+                    pass
+        print(f"sent {sent}")
     else:
         sys.exit(__doc__)
 
