@@ -2,14 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0
 """Makes the tunnel's AEADs asynchronous, or synchronous again.
 
-    cryptd.py add|del
+    cryptd.py add|del|used [ALG...]
 
 add instantiates cryptd around gcm(aes) and rfc7539(chacha20,poly1305)
 through crypto_user (NETLINK_CRYPTO): a cryptd instance has the name of
 the algorithm it wraps and a higher priority, so keys installed after
 this run their requests on cryptd's workers and complete asynchronously,
 as on a system with a crypto engine.  del removes the instances again
-(once no key uses them).  Exits non-zero on any refusal but EEXIST/ENOENT.
+(once no key uses them: keys go a grace period after their peer, so
+EBUSY is retried for a while).  used prints the reference count of the
+instances of ALG... (default: both) and exits 0 if each is in use (a key
+holds it).  Exits
+non-zero on any refusal but EEXIST/ENOENT.
 """
 import errno
 import socket
@@ -35,8 +39,27 @@ def request(sock, msg_type, name, driver):
     return -struct.unpack("=i", reply[16:20])[0]
 
 
+def instances():
+    """The cryptd instances of ALGS in /proc/crypto: {alg: (driver, refcnt)}."""
+    found = {}
+    with open("/proc/crypto") as f:
+        for block in f.read().split("\n\n"):
+            fields = dict(l.split(":", 1) for l in block.splitlines() if ":" in l)
+            fields = {k.strip(): v.strip() for k, v in fields.items()}
+            if fields.get("name") in ALGS and fields.get("driver", "").startswith("cryptd("):
+                found[fields["name"]] = (fields["driver"], int(fields.get("refcnt", "0")))
+    return found
+
+
 def main():
     op = sys.argv[1]
+    if op == "used":
+        found = instances()
+        names = sys.argv[2:] or ALGS
+        for alg in names:
+            print(f"{found.get(alg, ('no cryptd(' + alg + ')',))[0]}: refcnt {found.get(alg, ('', 0))[1]}")
+        # The algorithm itself and its registration hold 1; a key more.
+        sys.exit(0 if all(found.get(a, ("", 0))[1] > 1 for a in names) else 1)
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_CRYPTO)
     sock.bind((0, 0))
     ok = True
@@ -52,16 +75,14 @@ def main():
             fine = (0, errno.EEXIST)
         else:
             # DELALG wants the instance's exact (driver) name.
-            driver = ""
-            with open("/proc/crypto") as f:
-                for block in f.read().split("\n\n"):
-                    fields = dict(l.split(":", 1) for l in block.splitlines() if ":" in l)
-                    fields = {k.strip(): v.strip() for k, v in fields.items()}
-                    if fields.get("name") == alg and fields.get("driver", "").startswith("cryptd("):
-                        driver = fields["driver"]
+            driver = instances().get(alg, ("", 0))[0]
             if not driver:
                 continue
-            err = request(sock, CRYPTO_MSG_DELALG, alg, driver)
+            for _ in range(100):
+                err = request(sock, CRYPTO_MSG_DELALG, alg, driver)
+                if err != errno.EBUSY:
+                    break
+                time.sleep(0.1)
             fine = (0, errno.ENOENT)
         print(f"{op} cryptd({alg}): {errno.errorcode.get(err, 'ok')}")
         ok = ok and err in fine

@@ -412,15 +412,22 @@ t_async_crypto() {
 	$PY "$REPO/tests/vm/cryptd.py" add || return 1
 	_async_crypto
 	local rc=$?
+	# The devices first: their peers hold the keys, and the sockets
+	# (whose files the peers hold) keep the namespaces alive.
+	ip -n peer0 link del tun0 2>/dev/null
+	ip -n peer1 link del tun0 2>/dev/null
 	cleanup_all
 	$PY "$REPO/tests/vm/cryptd.py" del || rc=1
 	return $rc
 }
 _async_crypto() {
 	setup_p2p || return 1
-	grep -A3 '^name *: gcm(aes)' /proc/crypto | grep -q 'driver *: cryptd' || { echo "no cryptd gcm(aes)"; return 1; }
+	check "the keys run on cryptd" '$PY "$REPO/tests/vm/cryptd.py" used "gcm(aes)"' || return 1
 	check "ping over the asynchronous AEAD" 'ip netns exec peer0 ping -c 5 -i 0.2 -W 2 5.5.5.2 >/dev/null' || return 1
 	local n=5000 b0 k0 b1 k1 s0 s1 out
+	# netem releases the flood in batches, which the receive softirq
+	# decrypts back to back, as a NIC's interrupt would hand them over.
+	ip netns exec peer1 tc qdisc add dev veth1 root netem delay 20ms limit 100000 || return 1
 	b0=$(drop_stat peer0 rx_drop_bad_auth) k0=$(drop_stat peer0 rx_drop_backlog)
 	s0=$(softnet_drops)
 	ip netns exec peer0 ping -q -i 0.1 -c 50 -W 5 5.5.5.2 >/tmp/dp.ping 2>&1 &
@@ -433,6 +440,9 @@ _async_crypto() {
 	echo "$out; rx_drop_bad_auth +$((b1 - b0)), rx_drop_backlog +$((k1 - k0)); dropped before the tunnel (softnet) +$((s1 - s0)); $(tail -n 2 /tmp/dp.ping | head -n 1)"
 	# (The stack itself may drop some on the veth, before the device.)
 	check "every forged packet that arrived dropped and counted" '[ $((b1 - b0 + k1 - k0 + s1 - s0)) = ${out#sent } ]' || return 1
+	# cryptd queues 16 requests per CPU in the test VM (run.sh): the
+	# flood overruns it, and the overflow is refused, not backlogged.
+	check "the full engine refused requests" '[ $((k1 - k0)) -gt 0 ]' || return 1
 	check "real traffic went on" 'grep -Eq " [1-9][0-9]* received" /tmp/dp.ping' || return 1
 	check "tunnel up after the flood" 'ip netns exec peer0 ping -c 2 -W 2 5.5.5.2 >/dev/null'
 }
