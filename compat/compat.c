@@ -190,11 +190,6 @@ void ovpn_compat_nla_nest_end(struct sk_buff *skb, struct nlattr *start)
 	nla_nest_end(skb, start);
 }
 
-void ovpn_compat_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start)
-{
-	nla_nest_cancel(skb, start);
-}
-
 u32 ovpn_compat_info_portid(const struct genl_info *info)
 {
 	return info->snd_portid;

@@ -50,6 +50,8 @@
 #include "../include/uapi/linux/ovpn_dco.h"
 
 #define OVPN_DCO_VERSION "2.0.0"
+/* The family's version (proto::uapi::OVPN_NL_VERSION, checked in abi.rs). */
+#define OVPN_DCO_NL_VERSION 1
 
 /* <linux/if_link.h> has the link attributes since 6.16. */
 #ifndef IFLA_OVPN_MAX
@@ -109,7 +111,6 @@ int ovpn_compat_genlmsg_multicast_netns(struct net *net, struct sk_buff *skb,
 					unsigned int group, bool atomic);
 struct nlattr *ovpn_compat_nla_nest_start(struct sk_buff *skb, int attrtype);
 void ovpn_compat_nla_nest_end(struct sk_buff *skb, struct nlattr *start);
-void ovpn_compat_nla_nest_cancel(struct sk_buff *skb, struct nlattr *start);
 u32 ovpn_compat_info_portid(const struct genl_info *info);
 u32 ovpn_compat_info_seq(const struct genl_info *info);
 u32 ovpn_compat_cb_portid(const struct netlink_callback *cb);
@@ -251,7 +252,6 @@ bool ovpn_compat_tcp_rcv_shutdown(struct sock *sk);
 bool ovpn_compat_tcp_closed(struct sock *sk);
 int ovpn_compat_sock_error(struct sock *sk);
 void ovpn_compat_strp_msg(struct sk_buff *skb, int *off, int *len);
-void ovpn_compat_strp_pause(struct strparser *strp);
 int ovpn_compat_skb_window(struct sk_buff *skb, unsigned int off,
 			   unsigned int len);
 void ovpn_compat_skb_queue_init(struct sk_buff_head *q);

@@ -407,11 +407,6 @@ void ovpn_compat_strp_msg(struct sk_buff *skb, int *off, int *len)
 	*len = m->full_len;
 }
 
-void ovpn_compat_strp_pause(struct strparser *strp)
-{
-	strp_pause(strp);
-}
-
 /* Cuts @skb down to the @len bytes at @off. */
 int ovpn_compat_skb_window(struct sk_buff *skb, unsigned int off,
 			   unsigned int len)

@@ -394,7 +394,7 @@ impl UdpRecv for OvpnUdp {
         }
         let head = skb.head();
         let word = &head[UDP_HEADER_LEN..UDP_HEADER_LEN + DATA_V2_HEADER_LEN];
-        if wire::opcode(word[0]) != wire::OP_DATA_V2 {
+        if !wire::is_data_v2(word) {
             // Control channel: userspace's.
             return Some(skb);
         }
@@ -464,7 +464,7 @@ fn tcp_recv(sock: &TcpSock, mut skb: SkBuff) -> Option<SkBuff> {
         return None;
     }
     let head = skb.head();
-    if wire::opcode(head[0]) != wire::OP_DATA_V2 {
+    if !wire::is_data_v2(head) {
         // Control channel: userspace's.
         return Some(skb);
     }
@@ -584,8 +584,13 @@ fn rx_decrypt(peer: Arc<Peer>, mut skb: SkBuff, key_id: u8, from: Option<(SockAd
         dropped(dev, Reason::RxMalformed);
         return;
     }
-    let h = skb.head();
-    let pid = u32::from_be_bytes([h[4], h[5], h[6], h[7]]);
+    // The header and packet id (the fuzzed parser; the tag and payload
+    // may lie beyond the linear head, and the AEAD reads them there).
+    let Ok(parts) = wire_aead::split(&skb.head()[..OVERHEAD]) else {
+        dropped(dev, Reason::RxMalformed);
+        return;
+    };
+    let pid = parts.packet_id;
     let iv = wire_aead::nonce(pid, key.nonce_dec());
     crypto::run(
         RxJob {

@@ -17,7 +17,7 @@ mod keepalive;
 mod netdev;
 mod netlink;
 mod peer;
-#[allow(unreachable_pub, dead_code)]
+#[allow(unreachable_pub)]
 mod proto;
 
 use abstractions::{genl, rtnl};

@@ -268,6 +268,7 @@ const fn c_str_is(c: &[u8], s: &[u8]) -> bool {
 }
 
 static_assert!(c_str_is(b::OVPN_NL_NAME, u::OVPN_NL_NAME.as_bytes()));
+static_assert!(b::OVPN_DCO_NL_VERSION == u::OVPN_NL_VERSION as u32);
 static_assert!(c_str_is(
     b::OVPN_NL_MULTICAST_GROUP_PEERS,
     u::OVPN_NL_MULTICAST_GROUP_PEERS.as_bytes()

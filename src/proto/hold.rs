@@ -53,11 +53,13 @@ impl<T> Hold<T> {
     }
 
     /// How many packets wait.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.slots.iter().filter(|s| s.is_some()).count()
     }
 
     /// Whether none waits.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.slots.iter().all(|s| s.is_none())
     }

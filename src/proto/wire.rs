@@ -7,8 +7,6 @@
 //! a 24-bit peer id, so its first big-endian 32-bit word is
 //! `opcode << 27 | key_id << 24 | peer_id`.
 
-/// Opcode of a `DATA_V1` packet (one-byte header, no peer id).
-pub const OP_DATA_V1: u8 = 6;
 /// Opcode of a `DATA_V2` packet.
 pub const OP_DATA_V2: u8 = 9;
 /// The peer id that means "not set": the receiver finds the peer by the
