@@ -93,9 +93,9 @@ else
 fi
 
 step "VM scenarios"
-# Two guests at once, one per host core (each has one vCPU, and TCG runs
-# a vCPU on one host thread); each boots once for its share of the
-# scenario files (tests/vm/all.sh).  The guests' consoles are in
+# Two guests at once, one per host core (each has two vCPUs that
+# single-threaded TCG runs in turn on one host thread, tests/vm/run.sh);
+# each boots once for its share of the scenario files (tests/vm/all.sh).  The guests' consoles are in
 # $OUT/vm-a.log and $OUT/vm-b.log.
 # On a machine of this project's kind a scenario takes 10 s to 8 min
 # under TCG with the debug kernel (most take 1-4 min), and the whole set

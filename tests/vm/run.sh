@@ -25,11 +25,13 @@ REPO=$(cd "$(dirname "$0")/../.." && pwd)
 # kernel takes a spurious early interrupt during boot that KASAN reports as
 # a wild write in handle_edge_irq, sometimes followed by a panic; 4-level
 # paging boots clean.
-# --cpus 1: with two vCPUs under multi-threaded TCG, live code patching
+# vCPUs: with two vCPUs under multi-threaded TCG, live code patching
 # (static keys, patched with int3) now and then lets a vCPU execute the
 # temporary int3 and the guest dies ("Oops: int3" in sched_clock_cpu at
 # boot, in __netif_receive_skb_core when ping toggles timestamping).
-# One vCPU cannot race with itself.
+# Single-threaded TCG (OVPN_VM_CPUS > 1, below) runs the vCPUs in turn on
+# one host thread, so no vCPU sees another's patch half done, while the
+# guest's kernel is SMP: a second CPU for RCU, locks and work items.
 # Speed (every process start costs seconds in this guest, most of it in
 # the debug kernel's exec and page faults under TCG):
 # norandmaps: the same library lands at the same address in every process,
@@ -58,9 +60,9 @@ guest_cmd="bash '$CMD_FILE'"
 # interleaves them on one host thread: SMP for the guest's kernel (RCU,
 # locks, work items on other CPUs), without the cross-thread code
 # patching race of multi-threaded TCG.
-CPUS=${OVPN_VM_CPUS:-1}
+CPUS=${OVPN_VM_CPUS:-2}
 qemu_opts=()
-[ "$CPUS" -le 1 ] || qemu_opts=(--qemu-opts "-accel tcg,thread=single")
+[ "$CPUS" -le 1 ] || qemu_opts=("--qemu-opts=-accel tcg,thread=single")
 timeout --foreground -k 10 "$TMO" \
 	vng --run "$KDIR" --disable-kvm --cpus "$CPUS" "${qemu_opts[@]}" --memory 1G --verbose \
 		--append "$GUEST_APPEND" --exec "$guest_cmd" </dev/null >"$LOG" 2>&1
