@@ -4,8 +4,8 @@
 //! userspace passed in, and transmission through it with a route cache.
 
 use super::bindings;
-use super::rcu::GpCookie;
 use super::netdev::NetDevice;
+use super::rcu::GpCookie;
 use super::skb::SkBuff;
 use super::socket::Socket;
 use crate::proto::sockaddr::IpAddr;
