@@ -245,7 +245,7 @@ bool ovpn_compat_tcp_has_room(struct sock *sk);
 int ovpn_compat_tcp_send_frame(struct sock *sk, struct sk_buff *skb,
 			       int offset, int len, bool more);
 void *ovpn_compat_tcp_user_data(struct sock *sk);
-bool ovpn_compat_tcp_skb_is_outer(const struct sk_buff *skb);
+struct sock *ovpn_compat_skb_full_sock(const struct sk_buff *skb);
 void ovpn_compat_lock_sock(struct sock *sk);
 size_t ovpn_compat_sk_rcvbuf(const struct sock *sk);
 bool ovpn_compat_tcp_rcv_shutdown(struct sock *sk);

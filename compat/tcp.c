@@ -288,15 +288,14 @@ int ovpn_compat_tcp_send_frame(struct sock *sk, struct sk_buff *skb,
 					       more ? MSG_MORE : 0);
 }
 
-/* Whether @skb belongs to a socket that the module has taken over. */
-bool ovpn_compat_tcp_skb_is_outer(const struct sk_buff *skb)
+/* The socket @skb belongs to, if it is a full socket (the only kind the
+ * module takes over), else NULL.
+ */
+struct sock *ovpn_compat_skb_full_sock(const struct sk_buff *skb)
 {
-	const struct sock *sk = skb->sk;
+	struct sock *sk = skb->sk;
 
-	/* skc_prot is in sock_common: valid for request and timewait
-	 * sockets too.
-	 */
-	return sk && ovpn_tcp_is_ours(READ_ONCE(sk->sk_prot));
+	return sk && sk_fullsock(sk) ? sk : NULL;
 }
 
 /* The user data of @sk if the module has it taken over (its proto is one

@@ -142,10 +142,9 @@ fn dropped(dev: &NetDevice, why: Reason) {
 
 /// `ndo_start_xmit`: finds the peer and sends each (GSO-segmented) packet.
 pub(crate) fn xmit(dev: &NetDevice, ovpn: &Ovpn, mut skb: SkBuff) {
-    // A segment of a tunnel's TCP connection routed into a tunnel: over
-    // its own connection it would take the socket's lock it is sent
-    // under.
-    if skb.is_tunnel_tcp_segment() {
+    // A segment of one of the device's TCP tunnels, routed into the
+    // device itself.
+    if crate::abstractions::tcp::is_own_outer_segment(&skb, dev) {
         dropped(dev, Reason::TxLoop);
         return;
     }

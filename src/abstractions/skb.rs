@@ -203,13 +203,6 @@ impl SkBuff {
         unsafe { bindings::ovpn_compat_skb_dst_drop(self.as_ptr()) };
     }
 
-    /// Whether the packet is a segment of a TCP connection that this
-    /// module took over (the outer packet of a tunnel).
-    pub(crate) fn is_tunnel_tcp_segment(&self) -> bool {
-        // SAFETY: the skb is valid (type invariant).
-        unsafe { bindings::ovpn_compat_tcp_skb_is_outer(self.as_ptr()) }
-    }
-
     /// Whether the packet is a GSO super-packet.
     pub(crate) fn is_gso(&self) -> bool {
         // SAFETY: the skb is valid.

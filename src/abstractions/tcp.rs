@@ -427,6 +427,21 @@ unsafe fn sock_of_strp<'a>(strp: *mut bindings::strparser) -> &'a TcpSock {
     unsafe { &*strp.cast::<u8>().sub(off).cast::<TcpSock>() }
 }
 
+/// Whether `skb` is a segment of a TCP connection that carries a tunnel of
+/// `dev` (its outer packet): sent into `dev` it would loop, on the lock
+/// it is being sent under.  (A tunnel of another device may run inside
+/// `dev`'s: nested tunnels.)
+pub(crate) fn is_own_outer_segment(skb: &SkBuff, dev: &NetDevice) -> bool {
+    // SAFETY: the skb is valid.
+    let sk = unsafe { bindings::ovpn_compat_skb_full_sock(skb.as_ptr()) };
+    if sk.is_null() {
+        return false;
+    }
+    let g = rcu::read_lock();
+    // SAFETY: the skb holds its socket, a full one.
+    unsafe { sock_of(sk, &g) }.is_some_and(|ts| core::ptr::eq(ts.dev(), dev))
+}
+
 /// An `Arc` of an attached socket's [`TcpSock`].
 fn arc_of(ts: &TcpSock) -> Arc<TcpSock> {
     // SAFETY: an attached `TcpSock` lives in an `Arc` whose reference the
@@ -474,27 +489,41 @@ unsafe extern "C" fn write_space(sk: *mut bindings::sock) {
     }
 }
 
+/// A socket callback that may tell the end of the connection: runs the
+/// socket's own callback (`own` picks it from `saved`), then ends the
+/// connection for the driver if it is closed or failed.
+///
+/// # Safety
+///
+/// As for [`data_ready`].
+unsafe fn own_then_check_end(
+    sk: *mut bindings::sock,
+    own: fn(&bindings::ovpn_compat_tcp_saved) -> Option<unsafe extern "C" fn(*mut bindings::sock)>,
+) {
+    let g = rcu::read_lock();
+    // SAFETY: as for `data_ready`.
+    let Some(ts) = (unsafe { sock_of(sk, &g) }) else {
+        return;
+    };
+    // SAFETY: `saved` holds the socket's own callbacks while attached.
+    if let Some(f) = own(unsafe { &*ts.saved.get() }) {
+        // SAFETY: the socket's own callback, called as TCP would.
+        unsafe { f(sk) };
+    }
+    // SAFETY: the socket is live.
+    if unsafe { bindings::ovpn_compat_tcp_closed(sk) } {
+        ts.fail(TcpFailure::Closed);
+    }
+}
+
 /// The socket's state-change callback: notices the end of the connection.
 ///
 /// # Safety
 ///
 /// As for [`data_ready`].
 unsafe extern "C" fn state_change(sk: *mut bindings::sock) {
-    let g = rcu::read_lock();
-    // SAFETY: as for `data_ready`.
-    let Some(ts) = (unsafe { sock_of(sk, &g) }) else {
-        return;
-    };
-    // SAFETY: as for `write_space`.
-    unsafe {
-        if let Some(f) = (*ts.saved.get()).state_change {
-            f(sk);
-        }
-    }
-    // SAFETY: the socket is live.
-    if unsafe { bindings::ovpn_compat_tcp_closed(sk) } {
-        ts.fail(TcpFailure::Closed);
-    }
+    // SAFETY: per the contract.
+    unsafe { own_then_check_end(sk, |s| s.state_change) };
 }
 
 /// The socket's error-report callback: an error ends the connection too
@@ -504,21 +533,8 @@ unsafe extern "C" fn state_change(sk: *mut bindings::sock) {
 ///
 /// As for [`data_ready`].
 unsafe extern "C" fn error_report(sk: *mut bindings::sock) {
-    let g = rcu::read_lock();
-    // SAFETY: as for `data_ready`.
-    let Some(ts) = (unsafe { sock_of(sk, &g) }) else {
-        return;
-    };
-    // SAFETY: as for `write_space`.
-    unsafe {
-        if let Some(f) = (*ts.saved.get()).error_report {
-            f(sk);
-        }
-    }
-    // SAFETY: the socket is live.
-    if unsafe { bindings::ovpn_compat_tcp_closed(sk) } {
-        ts.fail(TcpFailure::Closed);
-    }
+    // SAFETY: per the contract.
+    unsafe { own_then_check_end(sk, |s| s.error_report) };
 }
 
 /// The stream parser's framing callback: the length of the frame at the
@@ -834,6 +850,8 @@ unsafe fn user_frame(
     ts.ctl_q.push(skb);
     // SAFETY: the socket is locked.
     match unsafe { ts.push_locked() } {
+        // Being given back: nothing is sent any more.
+        Err(e) if e == ENOTCONN => e.to_errno(),
         Err(e) => {
             // The connection is broken for the driver's frames too.
             ts.fail(TcpFailure::Send);
