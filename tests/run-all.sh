@@ -140,7 +140,8 @@ if [ "${OVPN_VM_FULL:-0}" != 1 ] && [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 		mp-routing mp-float mp-dual-stack
 		tcp-ping-counts tcp-ipv6-transport tcp-control-frames tcp-bad-frame
 		tcp-remote-close tcp-socket-restored
-		dp-routing-loop dp-async-crypto tcp-fd-attack tcp-empty-write tcp-routing-loop"
+		dp-routing-loop dp-local-ip-gone dp-async-crypto tcp-fd-attack tcp-empty-write
+		tcp-routing-loop"
 	# The TCP transport's bulk transfer (no stall), the peer dump, MP's
 	# reverse path and undefined peer id are in files only the second
 	# guest runs (t-tcp, t-peers, t-mp); t-netns.sh's share is split.

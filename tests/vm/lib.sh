@@ -294,6 +294,22 @@ field() { sed -n "s/.* $1=\([0-9]*\).*/\1/p" <<<" $2"; }
 # GET_PEER of peer 1 on tun0 in namespace $1.
 peer_line() { ip netns exec "$1" "$CLI" get_peer tun0 1; }
 
+# Review M2, for a P2P tunnel of t-datapath.sh or t-tcp.sh: routes
+# peer0's way to its peer (10.10.0.2) through tun0 itself and pings
+# through the tunnel; at least $1 looping packets must be dropped and
+# counted (tx_drop_loop).  Then, the route gone, the ping "$2" (options)
+# must get through.
+check_routing_loop() {
+	local min=$1 opts=$2 loops
+	ip -n peer0 route add 10.10.0.2/32 dev tun0 || return 1
+	ip netns exec peer0 ping -q -c 5 -i 0.2 -W 1 5.5.5.2 >/dev/null
+	loops=$(drop_stat peer0 tx_drop_loop)
+	echo "tx_drop_loop=$loops; $(nonzero_stats peer0)"
+	check "looping packets dropped and counted" '[ "${loops:-0}" -ge $min ]' || return 1
+	ip -n peer0 route del 10.10.0.2/32 dev tun0 || return 1
+	check "tunnel works without the loop" 'ip netns exec peer0 ping $opts 5.5.5.2 >/dev/null'
+}
+
 # The MP topology of t-mp.sh and t-openvpn.sh: namespace c$1 joined to
 # namespace srv (created if need be) by its own veth, 10.10.$1.2 and
 # fd00:0:0:$1::2 on veth0 in c$1 facing 10.10.$1.1 and fd00:0:0:$1::1 on

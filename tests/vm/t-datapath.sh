@@ -42,7 +42,8 @@ setup_p2p() {
 		ip -n peer$i link set tun0 multicast off
 		ip -n peer$i link set tun0 up
 	done
-	ip netns exec peer0 "$CLI" new_peer tun0 1 1194 10.10.0.2 1195 || return 1
+	# (P0_PEER_OPTS: more options for peer0's NEW_PEER.)
+	ip netns exec peer0 "$CLI" new_peer tun0 1 1194 10.10.0.2 1195 ${P0_PEER_OPTS:-} || return 1
 	ip netns exec peer1 "$CLI" new_peer tun0 1 1195 10.10.0.1 1194 || return 1
 	ip netns exec peer0 "$CLI" new_key tun0 1 0 1 "$alg" 0 "$KEY" --key-bits "$bits" || return 1
 	ip netns exec peer1 "$CLI" new_key tun0 1 0 1 "$alg" 1 "$KEY" --key-bits "$bits" || return 1
@@ -386,14 +387,27 @@ t_key_late() {
 # (tx_drop_loop); with the route gone the tunnel works again.
 t_routing_loop() {
 	setup_p2p || return 1
-	ip -n peer0 route add 10.10.0.2/32 dev tun0 || return 1
-	ip netns exec peer0 ping -q -c 5 -i 0.2 -W 1 5.5.5.2 >/dev/null
-	local loops
-	loops=$(drop_stat peer0 tx_drop_loop)
-	echo "tx_drop_loop=$loops; $(nonzero_stats peer0)"
-	check "looping packets dropped and counted" '[ "${loops:-0}" -ge 5 ]' || return 1
-	ip -n peer0 route del 10.10.0.2/32 dev tun0 || return 1
-	check "tunnel works without the loop" 'ip netns exec peer0 ping -c 3 -i 0.2 -W 2 5.5.5.2 >/dev/null'
+	check_routing_loop 5 "-c 3 -i 0.2 -W 2"
+}
+
+# Review M7: the local address the peer sends from (LOCAL_IP, as an
+# OpenVPN server learns it) goes away, as on renumbering: the tunnel then
+# sends from the address routing chooses.  Before, FLOWI_FLAG_ANYSRC kept
+# the stale source, which the network's filters drop.
+t_local_ip_gone() {
+	P0_PEER_OPTS="--local-ip 10.10.0.11" setup_p2p || return 1
+	ip -n peer0 addr add 10.10.0.11/24 dev veth0 || return 1
+	local src
+	capture /tmp/dp.pcap peer1 veth1 1195 peer0 5.5.5.2 || return 1
+	src=$(tcpdump -n -r /tmp/dp.pcap 2>/dev/null | sed -n 's/.* IP \([0-9.]*\)\.1194 > .*/\1/p')
+	echo "source with 10.10.0.11 on veth0: $src"
+	check "sent from LOCAL_IP" '[ "$src" = 10.10.0.11 ]' || return 1
+	ip -n peer0 addr del 10.10.0.11/24 dev veth0 || return 1
+	capture /tmp/dp.pcap peer1 veth1 1195 peer0 5.5.5.2 || return 1
+	src=$(tcpdump -n -r /tmp/dp.pcap 2>/dev/null | sed -n 's/.* IP \([0-9.]*\)\.1194 > .*/\1/p')
+	echo "source once it is gone: $src"
+	check "sent from the address routing chooses" '[ "$src" = 10.10.0.1 ]' || return 1
+	check "tunnel up" 'ip netns exec peer0 ping -c 2 -W 2 5.5.5.2 >/dev/null'
 }
 
 # Packets the stack dropped at its input queues (all CPUs).
@@ -450,6 +464,7 @@ _async_crypto() {
 scenario dp-ping-counts t_ping_counts
 scenario dp-async-crypto t_async_crypto
 scenario dp-routing-loop t_routing_loop
+scenario dp-local-ip-gone t_local_ip_gone
 scenario dp-ciphers t_ciphers
 scenario dp-wire-interop t_wire_interop
 scenario dp-replay t_replay
