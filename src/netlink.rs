@@ -357,7 +357,8 @@ pub(crate) fn doit(info: &GenlInfo<'_>) -> Result {
         OVPN_CMD_NEW_KEY => new_key(info, ovpn),
         OVPN_CMD_SWAP_KEYS => swap_keys(info, ovpn),
         OVPN_CMD_DEL_KEY => del_key(info, ovpn),
-        _ => Err(EOPNOTSUPP),
+        // (The genl core only calls the family's commands.)
+        _ => Err(crate::abstractions::eopnotsupp()),
     }
 }
 

@@ -20,3 +20,9 @@ pub(crate) mod socket;
 pub(crate) mod tcp;
 pub(crate) mod udp;
 pub(crate) mod wq;
+
+/// `EOPNOTSUPP`, from the C constant: the kernel crate has it only from
+/// Linux 7.3.
+pub(crate) fn eopnotsupp() -> kernel::error::Error {
+    kernel::error::Error::from_errno(-(bindings::EOPNOTSUPP as i32))
+}

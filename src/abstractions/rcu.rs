@@ -209,9 +209,11 @@ impl Drop for BarrierOnDrop {
         // Each barrier waits for the callbacks queued before it, which
         // may have queued more.
         while PENDING_FREES.load(Ordering::Acquire) != 0 {
-            kernel::sync::rcu::rcu_barrier();
+            // SAFETY: process context (module exit); no precondition.
+            unsafe { bindings::rcu_barrier() };
         }
         // The last callback may still be returning from its decrement.
-        kernel::sync::rcu::rcu_barrier();
+        // SAFETY: as above.
+        unsafe { bindings::rcu_barrier() };
     }
 }
