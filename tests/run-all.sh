@@ -137,7 +137,7 @@ if [ "${OVPN_VM_FULL:-0}" != 1 ] && [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 		dp-ping-counts dp-ciphers dp-replay dp-tamper dp-foreign-packets dp-ipv6-inner
 		dp-key-rotation-flood dp-key-late dp-gso-tcp dp-rx-work dp-tx-work dp-keepalive-expiry
 		dp-del-peer-flood dp-dellink-flood
-		mp-routing mp-float mp-dual-stack
+		mp-routing mp-float mp-float-ipv6 mp-dual-stack
 		tcp-ping-counts tcp-ipv6-transport tcp-control-frames tcp-bad-frame
 		tcp-remote-close tcp-socket-restored
 		dp-routing-loop dp-local-ip-gone dp-async-crypto tcp-fd-attack tcp-empty-write

@@ -116,6 +116,30 @@ t_mp_float() {
 	check "server reaches the floated client" 'ip netns exec srv ping -c 2 -W 2 5.5.5.2 >/dev/null'
 }
 
+# Review L5: a client floats to a new global IPv6 address; the server
+# learns it without a scope id.  Before, the ingress ifindex became the
+# scope of every IPv6 address learnt, which bound the route lookup to
+# that interface and showed in GET_PEER.
+t_mp_float_ipv6() {
+	cat >/tmp/mp.peers <<-EOF
+		1 fd00:0:0:1::2 1194 5.5.5.2
+	EOF
+	new_key_file
+	ip netns add srv || return 1
+	add_client 1 fd00:0:0:1::1 || return 1
+	setup_srv /tmp/mp.peers || return 1
+	ip netns exec c1 ping -c 2 -W 2 5.5.5.1 >/dev/null || return 1
+	ip -n c1 addr add fd00:0:0:1::3/64 dev veth0 nodad || return 1
+	ip -n c1 addr del fd00:0:0:1::2/64 dev veth0 || return 1
+	ip netns exec c1 ping -c 3 -i 0.3 -W 2 5.5.5.1 >/dev/null ||
+		{ echo "tunnel broke after the client's address changed"; return 1; }
+	local g
+	g=$(ip netns exec srv "$CLI" get_peer tun0 1)
+	echo "$g"
+	check "server learned the new address, without a scope" 'grep -q "remote=\[fd00:0:0:1::3\]:1194" <<<"$g"' || return 1
+	check "server reaches the floated client" 'ip netns exec srv ping -c 2 -W 2 5.5.5.2 >/dev/null'
+}
+
 t_mp_reverse_path() {
 	cat >/tmp/mp.peers <<-EOF
 		1 10.10.1.2 1194 5.5.5.2
@@ -173,6 +197,7 @@ t_mp_undef_peer_id() {
 scenario mp-routing t_mp_routing
 scenario mp-dual-stack t_mp_dual_stack
 scenario mp-float t_mp_float
+scenario mp-float-ipv6 t_mp_float_ipv6
 scenario mp-reverse-path t_mp_reverse_path
 scenario mp-undef-peer-id t_mp_undef_peer_id
 finish
