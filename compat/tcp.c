@@ -146,16 +146,28 @@ static bool ovpn_tcp_is_ours(const struct proto *prot)
 	return false;
 }
 
-/* The original proto of a socket that was (or is) taken over. */
+/* The original proto of a socket that was (or is) taken over: TCP's,
+ * whose operations the module's delegate to.  Never a proto stacked on
+ * the module's (a ULP that raced the takeover): that one calls back into
+ * the module's, and delegating to it would loop.
+ */
 const struct proto *ovpn_compat_tcp_orig_prot(struct sock *sk)
 {
 	const struct proto *cur = READ_ONCE(sk->sk_prot);
 	int i;
 
-	for (i = 0; i < ARRAY_SIZE(ovpn_tcp_protos); i++)
+	for (i = 0; i < ARRAY_SIZE(ovpn_tcp_protos); i++) {
+		/* Taken over, or given back. */
 		if (cur == &ovpn_tcp_protos[i].prot)
 			return ovpn_tcp_protos[i].orig;
-	return cur;
+		if (cur == ovpn_tcp_protos[i].orig)
+			return cur;
+	}
+	/* Someone's proto on top of ours: TCP's own, the socket's creator
+	 * (tcp_prot or tcpv6_prot, whose delegated operations are the same
+	 * functions).
+	 */
+	return sk->sk_prot_creator;
 }
 
 /* Takes @sock over with @data as its user data.  -ENOTCONN unless it is
