@@ -157,9 +157,7 @@ impl UdpSock {
         }
         Ok(())
     }
-}
 
-impl UdpSock {
     /// `ELOOP`, with the route released, when `dst` leads back into the
     /// device the packet comes from: each pass would encapsulate it again.
     ///
@@ -228,9 +226,7 @@ impl<R: UdpRecv> UdpTunnel<R> {
     pub(crate) fn sock(&self) -> &Arc<UdpSock> {
         &self.sock
     }
-}
 
-impl<R: UdpRecv> UdpTunnel<R> {
     /// Detaches the socket; the grace period its receive hooks need is
     /// waited for by `drop`, and shared by tunnels released together.
     /// Process context.
