@@ -17,7 +17,7 @@ use crate::abstractions::udp::{UdpRecv, UdpSock};
 use crate::abstractions::wq;
 use crate::crypto::KeySlot;
 use crate::netdev::{Mode, Ovpn, OvpnLink};
-use crate::peer::{count, HeldRx, Peer, PeerSock};
+use crate::peer::{self, count, HeldRx, Peer, PeerSock};
 use crate::proto::aead::{self as wire_aead, AAD_LEN, OVERHEAD};
 use crate::proto::hold::HOLD_MAX;
 use crate::proto::netdev::{IP_HEADER_MAX_LEN, UDP_HEADER_LEN};
@@ -384,6 +384,16 @@ impl AeadJob for TxJob {
 pub(crate) struct OvpnUdp;
 
 impl UdpRecv for OvpnUdp {
+    fn closed(sock: Arc<UdpSock>) {
+        let dev = sock.dev();
+        let Some(ovpn) = driver_data::<OvpnLink>(dev) else {
+            return;
+        };
+        ovpn.peers().lock().remove_on(ovpn.tables(), &sock, |p| {
+            peer::release(dev, p, uapi::OVPN_DEL_PEER_REASON_TRANSPORT_DISCONNECT)
+        });
+    }
+
     fn recv(sock: &UdpSock, mut skb: SkBuff) -> Option<SkBuff> {
         let dev = sock.dev();
         if !skb.may_pull(UDP_HEADER_LEN + DATA_V2_HEADER_LEN) {
@@ -440,6 +450,7 @@ impl UdpRecv for OvpnUdp {
 pub(crate) static TCP_HANDLER: TcpHandler = TcpHandler {
     recv: tcp_recv,
     failed: tcp_failed,
+    closing: tcp_closing,
 };
 
 /// The peer a TCP connection carries, if it is still the device's.
@@ -496,6 +507,27 @@ fn tcp_failed(sock: &TcpSock, why: TcpFailure) {
             "peer {}: connection ended, removal failed (no memory)\n",
             peer.id()
         );
+    }
+}
+
+/// Userspace closed a peer's TCP socket: the peer goes now, and with it
+/// the takeover (under the peer mutex, which also waits out a removal
+/// already under way).
+fn tcp_closing(sock: &Arc<TcpSock>) {
+    let dev = sock.dev();
+    let Some(ovpn) = driver_data::<OvpnLink>(dev) else {
+        return;
+    };
+    let mut set = ovpn.peers().lock();
+    let removed = match set.get(sock.peer_id()) {
+        Some(p) if p.sock().is_tcp(sock) => set.remove(ovpn.tables(), p.id()),
+        _ => None,
+    };
+    // A takeover no peer holds (a NEW_PEER that failed) goes too.
+    set.gc_socks();
+    drop(set);
+    if let Some(p) = removed {
+        peer::release(dev, p, uapi::OVPN_DEL_PEER_REASON_TRANSPORT_DISCONNECT);
     }
 }
 

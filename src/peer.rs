@@ -709,13 +709,13 @@ impl PeerSet {
     /// attached (or its existing attachment shared), a TCP connection
     /// taken over for the peer.  A transport no peer uses is given back
     /// by the next change of the set.
-    pub(crate) fn transport(&mut self, dev: &NetDevice, sock: Socket, id: u32) -> Result<PeerSock> {
+    pub(crate) fn transport(&mut self, dev: &NetDevice, sock: &Socket, id: u32) -> Result<PeerSock> {
         if self.dead {
             return Err(ENODEV);
         }
         if sock.transport() == Transport::Tcp {
             self.tcp.reserve(1, GFP_KERNEL)?;
-            let ts = TcpSock::new(sock, dev.into(), id, &crate::io::TCP_HANDLER)?;
+            let ts = TcpSock::new(sock.sock_ref(), dev.into(), id, &crate::io::TCP_HANDLER)?;
             let tunnel = TcpTunnel::attach(ts.clone())?;
             self.tcp.push(tunnel, GFP_KERNEL)?;
             return Ok(PeerSock::Tcp(ts));
@@ -723,7 +723,7 @@ impl PeerSet {
         if let Some(u) = self
             .socks
             .iter()
-            .find(|u| u.tunnel.sock().socket().same(&sock))
+            .find(|u| u.tunnel.sock().socket().is(sock))
         {
             return Ok(PeerSock::Udp(u.tunnel.sock().clone()));
         }
@@ -844,6 +844,35 @@ impl PeerSet {
         self.sock_use(&peer, -1);
         self.gc_socks();
         Some(peer)
+    }
+
+    /// Removes the peers that use the UDP socket `us`, handing each to
+    /// `gone`.
+    pub(crate) fn remove_on(
+        &mut self,
+        tables: &PeerTables,
+        us: &Arc<UdpSock>,
+        mut gone: impl FnMut(Arc<Peer>),
+    ) {
+        let mut lost = false;
+        let mut i = 0;
+        while i < self.list.len() {
+            if !matches!(&self.list[i].sock, PeerSock::Udp(u) if Arc::ptr_eq(u, us)) {
+                i += 1;
+                continue;
+            }
+            let last = self.list.len() - 1;
+            self.list.swap(i, last);
+            let Some(peer) = self.list.pop() else { break };
+            lost |= tables.unpublish(&peer, self.p2p).is_err();
+            self.sock_use(&peer, -1);
+            gone(peer);
+        }
+        if lost {
+            // Out of memory for the new bucket lists: rebuild everything.
+            self.republish(tables);
+        }
+        self.gc_socks();
     }
 
     /// Rebuilds the tables from the list.

@@ -37,11 +37,14 @@ usage: ovpn-cli <command> [options] <arguments>
       --tcp connect connects to <raddr>:<rport> (retrying for 20 s); with --hold, prints
       'ready lport=N', then 'ctl <hex>' for the bytes read from the TCP socket, 'eof' or
       'read-error <errno>'; --send-ctl writes HEX (a whole frame, length prefix included)
-      to the TCP socket after the peer is added (and --send-ctl-after SECS), printing 'sent-ctl <n>'
+      to the TCP socket after the peer is added (and --send-ctl-after SECS), printing 'sent-ctl <n>';
+      without --hold, a background process (ovpn-cli-hold) keeps the socket open until the
+      peer is deleted
   new_multi_peer <dev> <lport> <peers_file> [--ipv6] [--hold]
       one UDP socket bound to <lport> (IPv6 dual-stack with --ipv6 or any IPv6 remote)
       for every peer; <peers_file> lines: <peer_id> <raddr> <rport> <vpnaddr> [<vpnaddr6>]
-      (blank lines and lines starting with # are skipped)
+      (blank lines and lines starting with # are skipped); without --hold, a background
+      process (ovpn-cli-hold) keeps the socket open until every peer added is deleted
   set_peer <dev> <peer_id> <keepalive_interval> <keepalive_timeout>
   del_peer <dev> <peer_id>
   get_peer <dev> [<peer_id>]
@@ -102,7 +105,8 @@ pub struct NewPeerArgs {
     pub vpn6: Option<Ipv6Addr>,
     /// The local address to send from (`--local-ip`).
     pub local_ip: Option<IpAddr>,
-    /// Keep running after success so the socket stays open (`--hold`).
+    /// Keep running after success so the socket stays open (`--hold`);
+    /// without it, a background holder keeps the socket open instead.
     pub hold: bool,
     /// TCP transport instead of UDP (`--tcp`).
     pub tcp: Option<TcpMode>,
@@ -125,7 +129,8 @@ pub struct NewMultiPeerArgs {
     /// Bind an IPv6 dual-stack socket even if every remote is IPv4
     /// (`--ipv6`).
     pub ipv6: bool,
-    /// Keep running after success so the socket stays open (`--hold`).
+    /// Keep running after success so the socket stays open (`--hold`);
+    /// without it, a background holder keeps the socket open instead.
     pub hold: bool,
 }
 

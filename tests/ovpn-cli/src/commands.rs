@@ -4,7 +4,7 @@
 
 use std::{
     net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket},
-    os::fd::{AsRawFd, FromRawFd, OwnedFd},
+    os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd},
     sync::mpsc,
     time::{Duration, Instant},
 };
@@ -15,6 +15,7 @@ use crate::{
     cli::{self, Command, Device, NewKeyArgs, NewMultiPeerArgs, NewPeerArgs, TcpMode, USAGE},
     error::{Error, Result},
     genl::{self, Family, Ovpn, OvpnMsg},
+    holder::Holder,
     keys::KeyBlob,
     link,
     nl::NlConn,
@@ -80,7 +81,8 @@ fn get_family() -> Result<()> {
 
 /// `new_peer`: binds a UDP socket of the remote's address family to
 /// `lport` (or, with `--tcp`, sets up a TCP connection with the remote)
-/// and hands it to the kernel with the peer.
+/// and hands it to the kernel with the peer.  Without `--hold`, a holder
+/// keeps the socket open after the command returns.
 fn new_peer(a: &NewPeerArgs) -> Result<()> {
     let index = ifindex(&a.dev)?;
     if let Some(mode) = a.tcp {
@@ -92,7 +94,12 @@ fn new_peer(a: &NewPeerArgs) -> Result<()> {
     };
     let sock =
         UdpSocket::bind(bind_addr).map_err(|e| Error::other(format!("bind {bind_addr}: {e}")))?;
+    let holder = join_holder(a.hold)?;
     add_peer(a, index, a.remote, socket_fd(&sock)?)?;
+    if let Some(mut h) = holder {
+        h.added(index, a.peer_id);
+        h.spawn(sock.as_fd(), sock.local_addr().ok().map(|l| l.port()))?;
+    }
     if a.hold {
         let lport = sock.local_addr().map(|s| s.port()).unwrap_or(a.lport);
         println!("ready lport={lport}");
@@ -103,6 +110,12 @@ fn new_peer(a: &NewPeerArgs) -> Result<()> {
     }
     drop(sock);
     Ok(())
+}
+
+/// Without `--hold` (`hold` false), a [`Holder`] joined to the `peers`
+/// group, to be done before sending `NEW_PEER`.
+fn join_holder(hold: bool) -> Result<Option<Holder>> {
+    (!hold).then(Holder::join).transpose()
 }
 
 /// Sends `NEW_PEER` for the peer of `a` on device `index`, with socket
@@ -125,8 +138,9 @@ fn add_peer(a: &NewPeerArgs, index: u32, remote: SocketAddr, fd: u32) -> Result<
 
 /// `new_peer --tcp`: accepts one connection from the remote on `lport`
 /// (`listen`) or connects to it (`connect`), and hands the connected
-/// socket to the kernel with the peer.  Then writes the `--send-ctl`
-/// frames, and with `--hold` prints what userspace reads on the socket.
+/// socket to the kernel with the peer.  Then, without `--hold`, forks the
+/// holder of the socket; writes the `--send-ctl` frames; and with `--hold`
+/// prints what userspace reads on the socket.
 fn new_tcp_peer(a: &NewPeerArgs, index: u32, mode: TcpMode) -> Result<()> {
     let local = tcp::local_addr(&a.remote, a.local_ip, a.lport);
     let stream = match mode {
@@ -138,7 +152,12 @@ fn new_tcp_peer(a: &NewPeerArgs, index: u32, mode: TcpMode) -> Result<()> {
     let remote = stream.peer_addr().unwrap_or(a.remote);
     let fd = u32::try_from(stream.as_raw_fd())
         .map_err(|_| Error::other("negative socket descriptor"))?;
+    let holder = join_holder(a.hold)?;
     add_peer(a, index, remote, fd)?;
+    if let Some(mut h) = holder {
+        h.added(index, a.peer_id);
+        h.spawn(stream.as_fd(), stream.local_addr().ok().map(|l| l.port()))?;
+    }
     if a.hold {
         let lport = stream.local_addr().map(|s| s.port()).unwrap_or(a.lport);
         tcp::say(&format!("ready lport={lport}"));
@@ -219,7 +238,8 @@ fn bind_dual_stack(lport: u16) -> Result<UdpSocket> {
 /// `new_multi_peer`: reads the peers file, binds one UDP socket to
 /// `lport` (IPv6 dual-stack if `--ipv6` was given or a remote is IPv6,
 /// else IPv4) and adds every peer with it, in file order.  Stops at the
-/// first peer the kernel refuses: the peers added before it stay.
+/// first peer the kernel refuses: the peers added before it stay (and,
+/// without `--hold`, a holder keeps the socket open for them).
 fn new_multi_peer(a: &NewMultiPeerArgs) -> Result<()> {
     let text = std::fs::read_to_string(&a.peers_file)
         .map_err(|e| Error::other(format!("peers file {}: {e}", a.peers_file.display())))?;
@@ -233,7 +253,41 @@ fn new_multi_peer(a: &NewMultiPeerArgs) -> Result<()> {
     };
     let fd = socket_fd(&sock)?;
     let ovpn = Ovpn::connect()?;
-    for p in &peers {
+    let mut holder = join_holder(a.hold)?;
+    let added = add_peers(&ovpn, index, fd, &peers, holder.as_mut());
+    if let Some(h) = holder {
+        let spawned = h.spawn(sock.as_fd(), sock.local_addr().ok().map(|l| l.port()));
+        // A refused peer's error is the one to report.
+        match (&added, spawned) {
+            (Ok(()), spawned) => spawned?,
+            (Err(_), Err(e)) => eprintln!("new_multi_peer: {e}"),
+            (Err(_), Ok(())) => {}
+        }
+    }
+    added?;
+    if a.hold {
+        let lport = sock.local_addr().map(|s| s.port()).unwrap_or(a.lport);
+        println!("ready lport={lport} peers={}", peers.len());
+        // Keep the socket open (and the peers alive) until killed.
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+    drop(sock);
+    Ok(())
+}
+
+/// Adds `peers` to device `index` with socket descriptor `fd`, in order,
+/// recording each one the kernel accepted in `holder`.  Stops at the first
+/// one refused, with a line naming it on stderr.
+fn add_peers(
+    ovpn: &Ovpn,
+    index: u32,
+    fd: u32,
+    peers: &[cli::PeerLine],
+    mut holder: Option<&mut Holder>,
+) -> Result<()> {
+    for p in peers {
         let req = genl::new_peer(
             index,
             &genl::NewPeer {
@@ -253,16 +307,10 @@ fn new_multi_peer(a: &NewMultiPeerArgs) -> Result<()> {
                 p.peer_id, p.line
             )
         })?;
-    }
-    if a.hold {
-        let lport = sock.local_addr().map(|s| s.port()).unwrap_or(a.lport);
-        println!("ready lport={lport} peers={}", peers.len());
-        // Keep the socket open (and the peers alive) until killed.
-        loop {
-            std::thread::sleep(Duration::from_secs(3600));
+        if let Some(h) = holder.as_deref_mut() {
+            h.added(index, p.peer_id);
         }
     }
-    drop(sock);
     Ok(())
 }
 

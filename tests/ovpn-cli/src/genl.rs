@@ -368,6 +368,14 @@ impl Ovpn {
         Ok(Ovpn { conn, family })
     }
 
+    /// Opens a socket for `family`, resolved before: no controller lookup
+    /// (which could autoload the module again).  A request to a family
+    /// unregistered since fails with `ENOENT`.
+    pub fn with_family(family: Family) -> Result<Self> {
+        let conn = NlConn::connect(NlFamily::Generic)?;
+        Ok(Ovpn { conn, family })
+    }
+
     /// Sends a request and returns the replies (none for most commands).
     pub fn execute(&self, req: &Request) -> Result<Vec<OvpnMsg>> {
         self.execute_hooked(req, &mut |_| Ok(()))

@@ -13,6 +13,7 @@ mod cli;
 mod commands;
 mod error;
 mod genl;
+mod holder;
 mod keys;
 mod link;
 mod nl;

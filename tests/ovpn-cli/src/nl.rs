@@ -8,7 +8,11 @@
 //! ones through `Nlmsgerr::to_typed`, which drops the extended ACK
 //! attributes, and the kernel's extack message is what the tests check.
 
-use std::{fmt::Debug, io::Cursor};
+use std::{
+    fmt::Debug,
+    io::Cursor,
+    os::fd::{AsRawFd, RawFd},
+};
 
 use neli::{
     consts::{
@@ -131,6 +135,14 @@ impl NlConn {
             }
         }
         Ok(out)
+    }
+}
+
+/// The socket's descriptor, to wait for it with `poll(2)` and to keep it
+/// across a `fork(2)`.
+impl AsRawFd for NlConn {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
     }
 }
 

@@ -87,7 +87,11 @@ fn set_nonblocking(fd: RawFd) -> Result<()> {
 
 /// Waits until `fd` has one of `events` (or an error or hangup), at most
 /// `timeout` (`None`: forever).  Returns the events seen, empty on timeout.
-fn poll_fd(fd: RawFd, events: libc::c_short, timeout: Option<Duration>) -> Result<libc::c_short> {
+pub fn poll_fd(
+    fd: RawFd,
+    events: libc::c_short,
+    timeout: Option<Duration>,
+) -> Result<libc::c_short> {
     let mut pfd = libc::pollfd {
         fd,
         events,
