@@ -128,6 +128,16 @@ void ovpn_compat_sockfd_put(struct socket *sock)
 	sockfd_put(sock);
 }
 
+void ovpn_compat_sock_hold(struct sock *sk)
+{
+	sock_hold(sk);
+}
+
+void ovpn_compat_sock_put(struct sock *sk)
+{
+	sock_put(sk);
+}
+
 void ovpn_compat_sock_info(const struct socket *sock, u16 *family, u16 *type,
 			   u16 *protocol, u16 *sport)
 {

@@ -199,12 +199,15 @@ void ovpn_compat_local_bh_enable(void)
  * -EBUSY if the socket already serves a tunnel.
  */
 int ovpn_compat_udp_encap_attach(struct socket *sock, void *data,
-				 int (*rcv)(struct sock *, struct sk_buff *))
+				 int (*rcv)(struct sock *, struct sk_buff *),
+				 void (*destroy)(struct sock *))
 {
 	struct udp_tunnel_sock_cfg cfg = {
 		.sk_user_data = data,
 		.encap_type = UDP_ENCAP_OVPNINUDP,
 		.encap_rcv = rcv,
+		/* Userspace closed the socket. */
+		.encap_destroy = destroy,
 	};
 	struct sock *sk = sock->sk;
 	int ret = 0;
@@ -219,12 +222,11 @@ int ovpn_compat_udp_encap_attach(struct socket *sock, void *data,
 }
 
 /* Undoes ovpn_compat_udp_encap_attach(); readers of the user data may
- * still run until an RCU grace period has passed.
+ * still run until an RCU grace period has passed.  @sk may be closed by
+ * userspace already.
  */
-void ovpn_compat_udp_encap_detach(struct socket *sock)
+void ovpn_compat_udp_encap_detach(struct sock *sk)
 {
-	struct sock *sk = sock->sk;
-
 	lock_sock(sk);
 	inet_set_bit(MC_LOOP, sk);
 	inet_dec_convert_csum(sk);

@@ -98,6 +98,8 @@ void ovpn_compat_disable_send_redirects(struct net_device *dev);
 void ovpn_compat_setup_bitfields(struct net_device *dev);
 struct socket *ovpn_compat_sockfd_lookup(int fd, int *err);
 void ovpn_compat_sockfd_put(struct socket *sock);
+void ovpn_compat_sock_hold(struct sock *sk);
+void ovpn_compat_sock_put(struct sock *sk);
 void ovpn_compat_sock_info(const struct socket *sock, u16 *family, u16 *type,
 			   u16 *protocol, u16 *sport);
 struct sk_buff *ovpn_compat_genlmsg_new(bool atomic);
@@ -163,8 +165,9 @@ unsigned int ovpn_compat_crypto_aead_ivsize(struct crypto_aead *tfm);
 void ovpn_compat_local_bh_disable(void);
 void ovpn_compat_local_bh_enable(void);
 int ovpn_compat_udp_encap_attach(struct socket *sock, void *data,
-				 int (*rcv)(struct sock *, struct sk_buff *));
-void ovpn_compat_udp_encap_detach(struct socket *sock);
+				 int (*rcv)(struct sock *, struct sk_buff *),
+				 void (*destroy)(struct sock *));
+void ovpn_compat_udp_encap_detach(struct sock *sk);
 void *ovpn_compat_sk_user_data(struct sock *sk);
 struct rtable *ovpn_compat_route4(struct sock *sk, __be32 *saddr, __be32 daddr,
 				  __be16 sport, __be16 dport);
@@ -220,17 +223,18 @@ struct ovpn_compat_tcp_ops {
 	int (*sendmsg)(struct sock *sk, struct msghdr *msg, size_t len);
 	bool (*sock_is_readable)(struct sock *sk);
 	void (*release_cb)(struct sock *sk);
+	void (*close)(struct sock *sk, long timeout);
 };
 
 const struct proto *ovpn_compat_tcp_orig_prot(struct sock *sk);
-int ovpn_compat_tcp_attach(struct socket *sock, void *data,
+int ovpn_compat_tcp_attach(struct sock *sk, void *data,
 			   struct strparser *strp,
 			   struct ovpn_compat_tcp_saved *saved,
 			   const struct ovpn_compat_tcp_ops *ops);
-void ovpn_compat_tcp_detach(struct socket *sock, struct strparser *strp,
+void ovpn_compat_tcp_detach(struct sock *sk, struct strparser *strp,
 			    const struct ovpn_compat_tcp_saved *saved,
 			    const struct ovpn_compat_tcp_ops *ops);
-void ovpn_compat_tcp_restore_alloc(struct socket *sock,
+void ovpn_compat_tcp_restore_alloc(struct sock *sk,
 				   const struct ovpn_compat_tcp_saved *saved);
 void ovpn_compat_tcp_op_enter(void);
 void ovpn_compat_tcp_op_exit(void);

@@ -10,7 +10,7 @@
 
 /* The protos of the sockets taken over: a copy of each original proto
  * (tcp_prot, tcpv6_prot) with the operations of ovpn_compat_tcp_ops and
- * the two below, built the first time a socket of that proto is
+ * those below, built the first time a socket of that proto is
  * attached.  tcpv6_prot is not exported, hence the copy from the socket
  * itself.  They live as long as the module; ovpn_compat_tcp_quiesce()
  * keeps the module until nobody can be inside them.
@@ -22,9 +22,9 @@ static struct {
 static DEFINE_MUTEX(ovpn_tcp_protos_lock);
 
 /* Callers inside the operations that may sleep (recvmsg, sendmsg,
- * setsockopt): a thread can wait there for the socket lock, or in TCP's
- * own operation once the socket was given back, long after the module
- * stopped using the socket.
+ * setsockopt, close, and a UDP socket's encap_destroy): a thread can wait
+ * there for a lock, or in TCP's own operation once the socket was given
+ * back, long after the module stopped using the socket.
  */
 static atomic_t ovpn_tcp_inflight = ATOMIC_INIT(0);
 
@@ -124,6 +124,7 @@ static struct proto *ovpn_tcp_proto_for(struct sock *sk,
 			p->sendmsg = ops->sendmsg;
 			p->sock_is_readable = ops->sock_is_readable;
 			p->release_cb = ops->release_cb;
+			p->close = ops->close;
 			p->disconnect = ovpn_tcp_disconnect;
 			p->setsockopt = ovpn_tcp_setsockopt;
 			p->getsockopt = ovpn_tcp_getsockopt;
@@ -170,16 +171,15 @@ const struct proto *ovpn_compat_tcp_orig_prot(struct sock *sk)
 	return sk->sk_prot_creator;
 }
 
-/* Takes @sock over with @data as its user data.  -ENOTCONN unless it is
+/* Takes @sk over with @data as its user data.  -ENOTCONN unless it is
  * an established connection, -EBUSY if something else already uses it
  * (another tunnel, a ULP such as kTLS, a BPF sockmap).
  */
-int ovpn_compat_tcp_attach(struct socket *sock, void *data,
+int ovpn_compat_tcp_attach(struct sock *sk, void *data,
 			   struct strparser *strp,
 			   struct ovpn_compat_tcp_saved *saved,
 			   const struct ovpn_compat_tcp_ops *ops)
 {
-	struct sock *sk = sock->sk;
 	struct proto *prot;
 	int ret;
 
@@ -227,18 +227,17 @@ out:
 	return ret;
 }
 
-/* Gives @sock back as the plain TCP socket it was: restores what the
+/* Gives @sk back as the plain TCP socket it was: restores what the
  * takeover installed, unless someone replaced it since (then their hooks
  * call ours: the socket stays dead to userspace, its user data gone, and
  * the module pinned).  Callbacks that read the user data before this may
  * still run until an RCU grace period has passed.  Process context,
- * socket not locked.
+ * socket not locked; it may be closed by userspace already.
  */
-void ovpn_compat_tcp_detach(struct socket *sock, struct strparser *strp,
+void ovpn_compat_tcp_detach(struct sock *sk, struct strparser *strp,
 			    const struct ovpn_compat_tcp_saved *saved,
 			    const struct ovpn_compat_tcp_ops *ops)
 {
-	struct sock *sk = sock->sk;
 	bool stacked = false;
 
 #define OVPN_TCP_RESTORE(field, ours, orig)			\
@@ -278,11 +277,9 @@ void ovpn_compat_tcp_detach(struct socket *sock, struct strparser *strp,
  * finished (they run with BHs disabled), so the socket's allocations may
  * sleep again and use the task's page fragment.
  */
-void ovpn_compat_tcp_restore_alloc(struct socket *sock,
+void ovpn_compat_tcp_restore_alloc(struct sock *sk,
 				   const struct ovpn_compat_tcp_saved *saved)
 {
-	struct sock *sk = sock->sk;
-
 	lock_sock(sk);
 	sk->sk_allocation = saved->allocation;
 	sk->sk_use_task_frag = saved->use_task_frag;

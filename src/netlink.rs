@@ -172,7 +172,7 @@ fn new_peer(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
         info.extack().msg(c"ovpn-dco: a peer with this id exists");
         return Err(EEXIST);
     }
-    let sock = peers.transport(dev, sock, id).map_err(|e| {
+    let transport = peers.transport(dev, &sock, id).map_err(|e| {
         let msg = if e == ENOTCONN {
             c"ovpn-dco: a TCP socket must be connected"
         } else {
@@ -184,7 +184,7 @@ fn new_peer(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
         dev,
         PeerConfig {
             id,
-            sock,
+            sock: transport,
             remote,
             local,
             vpn4,

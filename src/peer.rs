@@ -709,7 +709,12 @@ impl PeerSet {
     /// attached (or its existing attachment shared), a TCP connection
     /// taken over for the peer.  A transport no peer uses is given back
     /// by the next change of the set.
-    pub(crate) fn transport(&mut self, dev: &NetDevice, sock: &Socket, id: u32) -> Result<PeerSock> {
+    pub(crate) fn transport(
+        &mut self,
+        dev: &NetDevice,
+        sock: &Socket,
+        id: u32,
+    ) -> Result<PeerSock> {
         if self.dead {
             return Err(ENODEV);
         }

@@ -17,14 +17,16 @@ pub(crate) enum Transport {
 
 /// A socket of the calling process, with a reference on its file: the
 /// socket stays open (even if userspace closes the descriptor) until this
-/// object is dropped.
+/// object is dropped.  Held only while a request is served: a tunnel keeps
+/// a [`SockRef`], so that userspace's close ends it.
 ///
 /// # Invariants
 ///
 /// `sock` points to a socket whose file this object holds one reference
-/// on.
+/// on; `sk` is its sock.
 pub(crate) struct Socket {
     sock: NonNull<bindings::socket>,
+    sk: NonNull<bindings::sock>,
     transport: Transport,
     family: u16,
     local_port: u16,
@@ -66,7 +68,10 @@ impl Socket {
             _ => None,
         };
         let ip = matches!(u32::from(family), bindings::AF_INET | bindings::AF_INET6);
-        let Some(transport) = transport.filter(|_| ip) else {
+        // SAFETY: `sock` is a live socket; its `sk` does not change while
+        // it is open.
+        let sk = NonNull::new(unsafe { (*sock.as_ptr()).sk });
+        let (Some(transport), Some(sk)) = (transport.filter(|_| ip), sk) else {
             // SAFETY: we own the reference `sockfd_lookup` took.
             unsafe { bindings::ovpn_compat_sockfd_put(sock.as_ptr()) };
             return Err(EPROTONOSUPPORT);
@@ -74,6 +79,7 @@ impl Socket {
         // INVARIANT: we hold the file reference taken by the lookup.
         Ok(Self {
             sock,
+            sk,
             transport,
             family,
             local_port: port,
@@ -97,14 +103,56 @@ impl Socket {
 
     /// The socket's `struct sock`.
     pub(crate) fn sk(&self) -> *mut bindings::sock {
-        // SAFETY: the socket is alive (invariant) and its `sk` is set for
-        // an open socket and does not change.
-        unsafe { (*self.sock.as_ptr()).sk }
+        self.sk.as_ptr()
     }
 
-    /// Whether `self` and `other` are the same socket.
-    pub(crate) fn same(&self, other: &Socket) -> bool {
-        self.sock == other.sock
+    /// A reference on the socket's `struct sock`.
+    pub(crate) fn sock_ref(&self) -> SockRef {
+        // SAFETY: the socket is open (invariant), so its sock is live.
+        unsafe { bindings::ovpn_compat_sock_hold(self.sk.as_ptr()) };
+        // INVARIANT: the reference was just taken.
+        SockRef {
+            sk: self.sk,
+            local_port: self.local_port,
+        }
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant we own one file reference.
+        unsafe { bindings::ovpn_compat_sockfd_put(self.sock.as_ptr()) };
+    }
+}
+
+/// A reference on the `struct sock` of a socket userspace passed in.  The
+/// memory stays valid, the socket does not stay open: once userspace
+/// closes it (its last descriptor), the tunnel on it is ended by the
+/// socket's close hook.
+///
+/// # Invariants
+///
+/// `sk` points to a sock this object holds one reference on.
+pub(crate) struct SockRef {
+    sk: NonNull<bindings::sock>,
+    local_port: u16,
+}
+
+// SAFETY: a sock reference may be dropped from any context, and the fields
+// read through `sk` are stable.
+unsafe impl Send for SockRef {}
+// SAFETY: as for `Send`; `&SockRef` only reads immutable data.
+unsafe impl Sync for SockRef {}
+
+impl SockRef {
+    /// The `struct sock`, live as long as `self`.
+    pub(crate) fn sk(&self) -> *mut bindings::sock {
+        self.sk.as_ptr()
+    }
+
+    /// Whether this is the sock of `sock`.
+    pub(crate) fn is(&self, sock: &Socket) -> bool {
+        self.sk.as_ptr() == sock.sk()
     }
 
     /// The socket's local port, host order (as when it was passed in).
@@ -113,9 +161,9 @@ impl Socket {
     }
 }
 
-impl Drop for Socket {
+impl Drop for SockRef {
     fn drop(&mut self) {
-        // SAFETY: by the type invariant we own one file reference.
-        unsafe { bindings::ovpn_compat_sockfd_put(self.sock.as_ptr()) };
+        // SAFETY: by the type invariant we own one reference.
+        unsafe { bindings::ovpn_compat_sock_put(self.sk.as_ptr()) };
     }
 }

@@ -25,13 +25,13 @@ use super::bindings;
 use super::netdev::{with_bh_disabled, NetDevice};
 use super::rcu::GpCookie;
 use super::skb::{SkBuff, SkbQueue};
-use super::socket::Socket;
+use super::socket::SockRef;
 use super::wq;
 use crate::proto::tcp as framing;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use kernel::ffi::c_int;
+use kernel::ffi::{c_int, c_long};
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 use kernel::sync::rcu;
@@ -71,6 +71,10 @@ pub(crate) struct TcpHandler {
     /// The connection failed or ended.  Called once per socket, in any
     /// context (softirq included).
     pub(crate) failed: fn(&TcpSock, TcpFailure),
+    /// Userspace is closing the socket (its last descriptor): the tunnel
+    /// must be given back before this returns, or TCP's close runs with
+    /// the module's hooks in place.  Process context, socket unlocked.
+    pub(crate) closing: fn(&Arc<TcpSock>),
 }
 
 /// How far a push got.
@@ -101,7 +105,7 @@ struct Partial {
 ///   (`attached`), which only [`TcpTunnel`] changes.
 #[pin_data]
 pub(crate) struct TcpSock {
-    sock: Socket,
+    sock: SockRef,
     dev: ARef<NetDevice>,
     peer_id: u32,
     handler: &'static TcpHandler,
@@ -149,7 +153,7 @@ impl WorkItem for TcpSock {
 
     fn run(this: Arc<TcpSock>) {
         let sk = this.sock.sk();
-        // SAFETY: the socket is alive while `this` holds its file.
+        // SAFETY: the sock is live while `this` holds it.
         unsafe { bindings::ovpn_compat_lock_sock(sk) };
         let r = if this.attached.load(Ordering::Relaxed) {
             // Process context: TCP may sleep for memory here, so that a
@@ -178,7 +182,7 @@ impl WorkItem for TcpSock {
 impl TcpSock {
     /// A TCP socket for peer `peer_id` of `dev`, not attached yet.
     pub(crate) fn new(
-        sock: Socket,
+        sock: SockRef,
         dev: ARef<NetDevice>,
         peer_id: u32,
         handler: &'static TcpHandler,
@@ -217,7 +221,7 @@ impl TcpSock {
     }
 
     /// The socket.
-    pub(crate) fn socket(&self) -> &Socket {
+    pub(crate) fn socket(&self) -> &SockRef {
         &self.sock
     }
 
@@ -639,12 +643,14 @@ unsafe fn locked_sock_of<'a>(sk: *mut bindings::sock) -> Option<&'a TcpSock> {
     ts.map(|t| unsafe { &*t })
 }
 
-/// A caller inside one of the operations that may sleep, counted so that
-/// the module's exit waits for it (`quiesce`).
-struct InFlight;
+/// A caller inside one of the socket operations or hooks that may sleep
+/// (TCP's, and a UDP socket's `encap_destroy`), counted so that the
+/// module's exit waits for it (`quiesce`).
+pub(crate) struct InFlight;
 
 impl InFlight {
-    fn enter() -> Self {
+    /// Counts the caller in until the value is dropped.
+    pub(crate) fn enter() -> Self {
         // SAFETY: no precondition; paired with the exit in `drop`.
         unsafe { bindings::ovpn_compat_tcp_op_enter() };
         InFlight
@@ -678,6 +684,30 @@ impl Drop for QuiesceOnDrop {
 unsafe fn orig_prot(sk: *mut bindings::sock) -> &'static bindings::proto {
     // SAFETY: protos are static objects of the kernel or of this module.
     unsafe { &*bindings::ovpn_compat_tcp_orig_prot(sk) }
+}
+
+/// `close` of an attached socket: userspace closed its last descriptor.
+/// The driver gives the socket back first, then TCP's own close runs.
+///
+/// # Safety
+///
+/// Called by the socket layer with a live, unlocked socket being released.
+unsafe extern "C" fn close(sk: *mut bindings::sock, timeout: c_long) {
+    let _f = InFlight::enter();
+    let ts = {
+        let g = rcu::read_lock();
+        // SAFETY: the socket is live.
+        unsafe { sock_of(sk, &g) }.map(arc_of)
+    };
+    if let Some(ts) = ts {
+        (ts.handler.closing)(&ts);
+    }
+    // SAFETY: the socket is live; TCP's own close, called as the socket
+    // layer would (a linger may sleep: counted by `_f`).
+    if let Some(f) = unsafe { orig_prot(sk) }.close {
+        // SAFETY: as above.
+        unsafe { f(sk, timeout) };
+    }
 }
 
 /// `recvmsg` of an attached socket: what the driver handed to userspace,
@@ -920,6 +950,7 @@ static OPS: Ops = Ops({
     o.sendmsg = Some(sendmsg);
     o.sock_is_readable = Some(sock_is_readable);
     o.release_cb = Some(release_cb);
+    o.close = Some(close);
     o
 });
 
@@ -949,7 +980,7 @@ impl TcpTunnel {
         // reference taken above).
         let ret = unsafe {
             bindings::ovpn_compat_tcp_attach(
-                ts.sock.as_ptr(),
+                ts.sock.sk(),
                 data.cast_mut().cast::<c_void>(),
                 ts.strp.get(),
                 ts.saved.get(),
@@ -996,12 +1027,7 @@ impl TcpTunnel {
         // SAFETY: attached by us (invariant) with `OPS`; restores what is
         // still ours and waits for the parser's work.
         unsafe {
-            bindings::ovpn_compat_tcp_detach(
-                ts.sock.as_ptr(),
-                ts.strp.get(),
-                ts.saved.get(),
-                &OPS.0,
-            )
+            bindings::ovpn_compat_tcp_detach(ts.sock.sk(), ts.strp.get(), ts.saved.get(), &OPS.0)
         };
         self.released = Some(GpCookie::now());
     }
@@ -1019,7 +1045,7 @@ impl Drop for TcpTunnel {
         let sk = ts.sock.sk();
         // SAFETY: the socket is live and `saved` was set by the attach;
         // no sender of ours is left to need atomic allocations.
-        unsafe { bindings::ovpn_compat_tcp_restore_alloc(ts.sock.as_ptr(), ts.saved.get()) };
+        unsafe { bindings::ovpn_compat_tcp_restore_alloc(sk, ts.saved.get()) };
         // SAFETY: the socket is live; nothing else uses `partial` once
         // detached, the lock only orders us after the last user.
         unsafe {

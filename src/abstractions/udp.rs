@@ -7,13 +7,15 @@ use super::bindings;
 use super::netdev::NetDevice;
 use super::rcu::GpCookie;
 use super::skb::SkBuff;
-use super::socket::Socket;
+use super::socket::{SockRef, Socket};
+use super::tcp::InFlight;
 use crate::proto::sockaddr::IpAddr;
 use core::marker::PhantomData;
 use kernel::error::from_err_ptr;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
-use kernel::sync::Arc;
+use kernel::sync::rcu;
+use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::Opaque;
 
 /// What receives the packets of an attached socket.
@@ -23,11 +25,15 @@ pub(crate) trait UdpRecv: 'static {
     /// (userspace); `None` means it was consumed.  Runs in softirq
     /// context under the RCU read lock.
     fn recv(sock: &UdpSock, skb: SkBuff) -> Option<SkBuff>;
+
+    /// Userspace closed `sock` (its last descriptor): whatever uses it
+    /// must end.  Process context.
+    fn closed(sock: Arc<UdpSock>);
 }
 
 /// A UDP socket serving a device's tunnels.
 pub(crate) struct UdpSock {
-    sock: Socket,
+    sock: SockRef,
     dev: ARef<NetDevice>,
 }
 
@@ -38,7 +44,7 @@ impl UdpSock {
     }
 
     /// The socket.
-    pub(crate) fn socket(&self) -> &Socket {
+    pub(crate) fn socket(&self) -> &SockRef {
         &self.sock
     }
 
@@ -201,16 +207,23 @@ pub(crate) struct UdpTunnel<R: UdpRecv> {
 impl<R: UdpRecv> UdpTunnel<R> {
     /// Puts `sock` in encapsulation mode for `dev`.  `EBUSY` if the socket
     /// already serves a tunnel (of this or another driver).
-    pub(crate) fn attach(sock: Socket, dev: ARef<NetDevice>) -> Result<Self> {
-        let us = Arc::new(UdpSock { sock, dev }, GFP_KERNEL)?;
-        let data: *const UdpSock = &*us;
-        // SAFETY: the socket is live; the user data stays valid as long as
+    pub(crate) fn attach(sock: &Socket, dev: ARef<NetDevice>) -> Result<Self> {
+        let us = Arc::new(
+            UdpSock {
+                sock: sock.sock_ref(),
+                dev,
+            },
+            GFP_KERNEL,
+        )?;
+        let data = Arc::as_ptr(&us);
+        // SAFETY: the socket is open; the user data stays valid as long as
         // `self` (see the invariant).
         let ret = unsafe {
             bindings::ovpn_compat_udp_encap_attach(
-                us.sock.as_ptr(),
+                sock.as_ptr(),
                 data.cast_mut().cast(),
                 Some(recv_callback::<R>),
+                Some(destroy_callback::<R>),
             )
         };
         kernel::error::to_result(ret)?;
@@ -232,8 +245,8 @@ impl<R: UdpRecv> UdpTunnel<R> {
     /// Process context.
     pub(crate) fn release(&mut self) {
         if self.released.is_none() {
-            // SAFETY: the socket is live and attached by us.
-            unsafe { bindings::ovpn_compat_udp_encap_detach(self.sock.sock.as_ptr()) };
+            // SAFETY: the sock is live (`SockRef`) and attached by us.
+            unsafe { bindings::ovpn_compat_udp_encap_detach(self.sock.sock.sk()) };
             self.released = Some(GpCookie::now());
         }
     }
@@ -282,6 +295,33 @@ unsafe extern "C" fn recv_callback<R: UdpRecv>(
         }
         None => 0,
     }
+}
+
+/// The socket's `encap_destroy` hook: userspace closed it.
+///
+/// # Safety
+///
+/// Called by the UDP stack in process context, with a socket that was
+/// ours when its hooks were read.
+unsafe extern "C" fn destroy_callback<R: UdpRecv>(sk: *mut bindings::sock) {
+    // The driver sleeps here: the module's exit must wait for us.
+    let _f = InFlight::enter();
+    let us = {
+        let _g = rcu::read_lock();
+        // SAFETY: the sock is live (it is being closed by its caller).
+        let data = unsafe { bindings::ovpn_compat_sk_user_data(sk) }.cast::<UdpSock>();
+        if data.is_null() {
+            // Detached meanwhile.
+            return;
+        }
+        // SAFETY: while attached the user data is a `UdpSock` from
+        // `Arc::as_ptr`, kept alive until a grace period after detaching
+        // (`UdpTunnel` invariant): within this read-side section its
+        // count is not zero.
+        let b = unsafe { ArcBorrow::from_raw(data) };
+        Arc::<UdpSock>::from(b)
+    };
+    R::closed(us);
 }
 
 /// A per-CPU route cache (`struct dst_cache`).

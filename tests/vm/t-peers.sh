@@ -3,7 +3,7 @@
 #
 # Peer control-plane scenarios, run inside the test VM: NEW_PEER, SET_PEER,
 # DEL_PEER and GET_PEER (do and dump) over the ovpn-dco-v2 family, P2P
-# replacement, MP validation, the socket reference a peer holds, and the
+# replacement, MP validation, a peer's life bound to its socket's, and the
 # DEL_PEER notifications with their reasons.
 set -u
 REPO=${1:?usage: t-peers.sh REPO}
@@ -33,6 +33,34 @@ listened() {
 
 udp_bound() { ss -Huln "sport = :$1" | grep -q .; }
 
+# Whether UDP port $1 is unbound within 5 s: the CLI's holder process
+# closes its socket once it has seen its peers' deletion notices.
+udp_released() {
+	local i
+	for i in $(seq 50); do
+		udp_bound "$1" || return 0
+		nap 0.1
+	done
+	return 1
+}
+
+# Starts "$@" --hold in the background (HELD: its pid), output to $OUT_HELD.
+start_held() {
+	"$@" --hold >"$OUT_HELD" 2>&1 &
+	HELD=$!
+}
+
+# Waits for the "ready" line of a --hold process writing to $1.
+held_ready() {
+	local i
+	for i in $(seq 150); do
+		grep -q '^ready' "$1" 2>/dev/null && return 0
+		nap 0.2
+	done
+	echo "not ready: $(cat "$1")"
+	return 1
+}
+
 t_p2p_peer() {
 	ip link add tun0 type ovpn-dco || return 1
 	expect_rc 0 "" "$CLI" new_peer tun0 1 1194 10.10.0.2 1195 || return 1
@@ -44,14 +72,14 @@ t_p2p_peer() {
 	check "local port" 'grep -q "local_port=1194" <<<"$g"' || return 1
 	check "counters start at 0" 'grep -q "vpn_rx_bytes=0 " <<<"$g"' || return 1
 	check "dump lists it" '[ "$("$CLI" get_peer tun0 | wc -l)" = 1 ]' || return 1
-	# The peer holds the socket: the port stays bound after the client
-	# that created it exited, until the peer is deleted.
-	check "socket kept by the peer" 'udp_bound 1194' || return 1
+	# The CLI's holder keeps the socket (the peer's life) until the
+	# peer is deleted.
+	check "socket kept open" 'udp_bound 1194' || return 1
 	listen /tmp/ntf 1 || return 1
 	expect_rc 0 "" "$CLI" del_peer tun0 1 || return 1
 	listened || { echo "no notification"; return 1; }
 	check "USERSPACE notification" 'grep -q "peer_id=1 reason=userspace" /tmp/ntf' || return 1
-	check "socket released with the peer" '! udp_bound 1194' || return 1
+	check "socket released with the peer" 'udp_released 1194' || return 1
 	expect_rc 2 "no peer" "$CLI" get_peer tun0 1 || return 1
 	expect_rc 2 "" "$CLI" del_peer tun0 1
 }
@@ -67,7 +95,7 @@ t_p2p_replace() {
 	d=$("$CLI" get_peer tun0)
 	echo "$d"
 	check "only the new peer" '[ "$(wc -l <<<"$d")" = 1 ] && grep -q "id=7 " <<<"$d"' || return 1
-	check "old socket released" '! udp_bound 1194' || return 1
+	check "old socket released" 'udp_released 1194' || return 1
 }
 
 t_mp_peers() {
@@ -138,7 +166,7 @@ t_teardown() {
 	ip link del tunm || return 1
 	listened || { cat /tmp/ntf; return 1; }
 	check "3 TEARDOWN notifications" '[ "$(grep -c "reason=teardown" /tmp/ntf)" = 3 ]' || return 1
-	check "sockets released" '! udp_bound 1201 && ! udp_bound 1203'
+	check "sockets released" 'udp_released 1201 && udp_released 1203'
 }
 
 t_rmmod_with_peers() {
@@ -148,8 +176,64 @@ t_rmmod_with_peers() {
 	ip netns exec nsp "$CLI" new_iface tunp P2P || return 1
 	ip netns exec nsp "$CLI" new_peer tunp 9 1302 10.10.0.2 1194 || return 1
 	check "rmmod with peers" 'rmmod ovpn_dco_v2' || return 1
-	check "socket released" '! udp_bound 1301' || return 1
+	check "socket released" 'udp_released 1301' || return 1
 	insmod "$MOD"
+}
+
+# Review M6: a peer lives as long as its socket.  Userspace killed (its
+# descriptors closed): the peers on its UDP socket and on its TCP
+# connections are deleted at once, with TRANSPORT_DISCONNECT notices.
+# Before, the peers kept the sockets open, and their keys, until the
+# device went.
+t_close_ends_peers() {
+	"$CLI" new_iface tunm MP || return 1
+	ip link add tun0 type ovpn-dco && ip link add tun1 type ovpn-dco || return 1
+	printf '%s\n' "1 10.10.0.2 1194 10.8.0.2" "2 10.10.0.3 1194 10.8.0.3" >/tmp/m6.peers
+	OUT_HELD=/tmp/m6.udp start_held "$CLI" new_multi_peer tunm 1400 /tmp/m6.peers
+	local udp=$HELD
+	OUT_HELD=/tmp/m6.tl start_held "$CLI" new_peer tun0 1 1401 127.0.0.1 1402 --tcp listen
+	local tl=$HELD
+	OUT_HELD=/tmp/m6.tc start_held "$CLI" new_peer tun1 2 1402 127.0.0.1 1401 --tcp connect
+	local tc=$HELD
+	held_ready /tmp/m6.udp && held_ready /tmp/m6.tl && held_ready /tmp/m6.tc || return 1
+	check "4 peers" '[ "$("$CLI" get_peer tunm | wc -l)" = 2 ] && "$CLI" get_peer tun0 1 >/dev/null && "$CLI" get_peer tun1 2 >/dev/null' || return 1
+	listen /tmp/ntf 4 || return 1
+	kill -9 $udp $tl $tc
+	listened || { echo "notices missing:"; cat /tmp/ntf; return 1; }
+	cat /tmp/ntf
+	check "4 TRANSPORT_DISCONNECT notices" '[ "$(grep -c "reason=transport-disconnect" /tmp/ntf)" = 4 ]' || return 1
+	check "no peer left" '[ -z "$("$CLI" get_peer tunm)" ] && [ -z "$("$CLI" get_peer tun0)" ] && [ -z "$("$CLI" get_peer tun1)" ]' || return 1
+	check "UDP socket gone" '! udp_bound 1400' || return 1
+	check "TCP connection gone" '[ -z "$(ss -Htn state established "sport = :1401")" ]'
+}
+
+# Review M6, the namespace: OpenVPN killed inside a namespace, then
+# `ip netns del`: the namespace, its devices and sockets go.  The sign
+# is a veth whose other end was in it.  Before, the peers' sockets held
+# the namespace until rmmod.
+t_netns_del_after_kill() {
+	ip netns add m6 || return 1
+	ip link add m6out type veth peer name m6in netns m6 || return 1
+	ip -n m6 link set lo up || return 1
+	ip netns exec m6 "$CLI" new_iface tunm MP || return 1
+	ip -n m6 link add tun0 type ovpn-dco && ip -n m6 link add tun1 type ovpn-dco || return 1
+	printf '%s\n' "1 10.10.0.2 1194 10.8.0.2" >/tmp/m6.peers
+	OUT_HELD=/tmp/m6.udp start_held ip netns exec m6 "$CLI" new_multi_peer tunm 1400 /tmp/m6.peers
+	local udp=$HELD
+	OUT_HELD=/tmp/m6.tl start_held ip netns exec m6 "$CLI" new_peer tun0 1 1401 127.0.0.1 1402 --tcp listen
+	local tl=$HELD
+	OUT_HELD=/tmp/m6.tc start_held ip netns exec m6 "$CLI" new_peer tun1 2 1402 127.0.0.1 1401 --tcp connect
+	local tc=$HELD
+	held_ready /tmp/m6.udp && held_ready /tmp/m6.tl && held_ready /tmp/m6.tc || return 1
+	kill -9 $udp $tl $tc
+	wait $udp $tl $tc 2>/dev/null
+	ip netns del m6 || return 1
+	local i
+	for i in $(seq 60); do
+		[ -e /sys/class/net/m6out ] || break
+		nap 0.5
+	done
+	check "the namespace is gone (its veth's other end too)" '[ ! -e /sys/class/net/m6out ]'
 }
 
 scenario p2p-peer t_p2p_peer
@@ -159,4 +243,6 @@ scenario set-peer t_set_peer
 scenario dump-many-peers t_dump_many
 scenario teardown-notifies t_teardown
 scenario rmmod-with-peers t_rmmod_with_peers
+scenario socket-close-ends-peers t_close_ends_peers
+scenario netns-del-after-kill t_netns_del_after_kill
 finish
