@@ -14,10 +14,10 @@ use crate::abstractions::netdev::{now_ms, NetDevice};
 use crate::abstractions::rtnl::driver_data;
 use crate::abstractions::wq;
 use crate::crypto::{KeySlot, Slot};
-use crate::io;
 use crate::netdev::OvpnLink;
 use crate::peer::{self, Due, Peer};
 use crate::proto::uapi;
+use crate::tx;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 use kernel::sync::Arc;
@@ -106,10 +106,10 @@ fn tick(dev: &NetDevice) {
     drop(set);
     for p in expired {
         pr_debug!("peer {}: expired\n", p.id());
-        peer::release(dev, p, uapi::OVPN_DEL_PEER_REASON_EXPIRED);
+        peer::announce_removed(dev, p, uapi::OVPN_DEL_PEER_REASON_EXPIRED);
     }
     for p in pings {
-        io::send_keepalive(p);
+        tx::send_keepalive(p);
     }
 }
 
@@ -160,7 +160,7 @@ pub(crate) fn remove_later(peer: &Arc<Peer>, reason: u8) -> Result {
         };
         drop(set);
         if let Some(p) = removed {
-            peer::release(dev, p, reason);
+            peer::announce_removed(dev, p, reason);
         }
     })
 }

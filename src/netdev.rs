@@ -6,9 +6,10 @@ use crate::abstractions::netdev::{features, NetDevice};
 use crate::abstractions::rtnl::{DeviceSetup, LinkDriver, LinkOps, LinkPolicy, NewlinkParams};
 use crate::abstractions::skb::SkBuff;
 use crate::abstractions::udp::GroCells;
-use crate::io::{self, DropStats};
 use crate::peer::{self, PeerSet, PeerTables};
 use crate::proto::{netdev as consts, uapi};
+use crate::stats::DropStats;
+use crate::tx;
 use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::new_mutex;
@@ -158,7 +159,7 @@ impl LinkDriver for OvpnLink {
         // reason TEARDOWN.
         let peers = ovpn.peers.lock().take_all(&ovpn.tables);
         for p in peers {
-            peer::release(dev, p, uapi::OVPN_DEL_PEER_REASON_TEARDOWN);
+            peer::announce_removed(dev, p, uapi::OVPN_DEL_PEER_REASON_TEARDOWN);
         }
     }
 
@@ -174,10 +175,10 @@ impl LinkDriver for OvpnLink {
     }
 
     fn start_xmit(dev: &NetDevice, ovpn: &Ovpn, skb: SkBuff) {
-        io::xmit(dev, ovpn, skb);
+        tx::xmit(dev, ovpn, skb);
     }
 
-    const STAT_NAMES: &'static [&'static CStr] = io::DropStats::NAMES;
+    const STAT_NAMES: &'static [&'static CStr] = DropStats::NAMES;
 
     fn stats(ovpn: &Ovpn, out: &mut [u64]) {
         ovpn.drops.read(out);

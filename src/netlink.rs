@@ -206,7 +206,7 @@ fn new_peer(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
     })?;
     drop(peers);
     if let Some(old) = replaced {
-        peer::release(dev, old, OVPN_DEL_PEER_REASON_TEARDOWN);
+        peer::announce_removed(dev, old, OVPN_DEL_PEER_REASON_TEARDOWN);
     }
     Ok(())
 }
@@ -238,7 +238,7 @@ fn del_peer(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
         info.extack().msg(c"ovpn-dco: no peer with this id");
         return Err(ENOENT);
     };
-    peer::release(dev, peer, OVPN_DEL_PEER_REASON_USERSPACE);
+    peer::announce_removed(dev, peer, OVPN_DEL_PEER_REASON_USERSPACE);
     Ok(())
 }
 
@@ -323,7 +323,7 @@ fn new_key(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
     peer.keys.install(slot, key)?;
     drop(guard);
     // Packets the peer already sent with this key waited for it.
-    crate::io::release_held(&peer, key_id);
+    crate::rx::release_held(&peer, key_id);
     Ok(())
 }
 

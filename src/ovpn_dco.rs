@@ -12,13 +12,16 @@ use kernel::prelude::*;
 
 mod abstractions;
 mod crypto;
-mod io;
 mod keepalive;
 mod netdev;
 mod netlink;
 mod peer;
 #[allow(unreachable_pub)]
 mod proto;
+mod rx;
+mod stats;
+mod transport;
+mod tx;
 
 use abstractions::{genl, rtnl};
 

@@ -85,6 +85,9 @@ enum Pushed {
     Full,
     /// TCP could not allocate memory although the socket had room.
     NoMemory,
+    /// The socket is being given back: nothing is sent any more (what is
+    /// queued goes with it).
+    Detached,
 }
 
 /// The frame being sent, and how many of its bytes went out.
@@ -162,12 +165,11 @@ impl WorkItem for TcpSock {
             // which covers `sleeping` and `push_locked` alike.
             unsafe { this.sleeping(|| this.push_locked()) }
         } else {
-            Ok(Pushed::Done)
+            Ok(Pushed::Detached)
         };
         // SAFETY: locked above.
         unsafe { bindings::release_sock(sk) };
         match r {
-            Err(e) if e == ENOTCONN => (),
             Err(_) => this.fail(TcpFailure::Send),
             Ok(Pushed::NoMemory) => {
                 if this.nomem_retries.fetch_add(1, Ordering::Relaxed) < NOMEM_RETRIES {
@@ -258,7 +260,7 @@ impl TcpSock {
         unsafe { bindings::ovpn_compat_tcp_unlock_unowned(sk) };
         match r {
             // Given back meanwhile; the queue is purged with it.
-            Err(e) if e == ENOTCONN => Err(e),
+            Ok(Pushed::Detached) => Err(ENOTCONN),
             r => {
                 self.after_atomic_push(r);
                 Ok(())
@@ -318,7 +320,7 @@ impl TcpSock {
     /// The socket must be locked (see the invariant of `partial`).
     unsafe fn push_locked(&self) -> Result<Pushed> {
         if !self.attached.load(Ordering::Relaxed) {
-            return Err(ENOTCONN);
+            return Ok(Pushed::Detached);
         }
         let sk = self.sock.sk();
         // SAFETY: the socket is locked, which gives exclusive access
@@ -880,8 +882,7 @@ unsafe fn user_frame(
     ts.ctl_q.push(skb);
     // SAFETY: the socket is locked.
     match unsafe { ts.push_locked() } {
-        // Being given back: nothing is sent any more.
-        Err(e) if e == ENOTCONN => e.to_errno(),
+        Ok(Pushed::Detached) => ENOTCONN.to_errno(),
         Err(e) => {
             // The connection is broken for the driver's frames too.
             ts.fail(TcpFailure::Send);
@@ -920,10 +921,7 @@ unsafe extern "C" fn release_cb(sk: *mut bindings::sock) {
     // SAFETY: the caller owns the socket, so it is locked.
     if let Some(ts) = unsafe { locked_sock_of(sk) } {
         // SAFETY: owned by the caller, whose release this is.
-        match unsafe { ts.push_locked() } {
-            Err(e) if e == ENOTCONN => (),
-            r => ts.after_atomic_push(r),
-        }
+        ts.after_atomic_push(unsafe { ts.push_locked() });
     }
     // SAFETY: the socket is live.
     unsafe { bindings::ovpn_compat_tcp_orig_release_cb(sk) };
@@ -1007,6 +1005,11 @@ impl TcpTunnel {
 }
 
 impl TcpTunnel {
+    /// Whether [`Self::release`] ran.
+    pub(crate) fn is_released(&self) -> bool {
+        self.released.is_some()
+    }
+
     /// The first half of giving the socket back: sending stops and the
     /// socket's callbacks and proto are restored; the rest waits for a
     /// grace period (`drop`), which tunnels released together share.

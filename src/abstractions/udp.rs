@@ -240,6 +240,11 @@ impl<R: UdpRecv> UdpTunnel<R> {
         &self.sock
     }
 
+    /// Whether [`Self::release`] ran.
+    pub(crate) fn is_released(&self) -> bool {
+        self.released.is_some()
+    }
+
     /// Detaches the socket; the grace period its receive hooks need is
     /// waited for by `drop`, and shared by tunnels released together.
     /// Process context.

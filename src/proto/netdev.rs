@@ -21,6 +21,10 @@ pub const MAX_MTU: u32 = 65535 - ENCAP_OVERHEAD;
 pub const HEADROOM: u16 = ((16 + IP_HEADER_MAX_LEN + UDP_HEADER_LEN + 64 + 3) & !3) as u16;
 /// Tailroom asked of packets sent to the device.
 pub const TAILROOM: u16 = 16;
+/// `ETH_P_IP`: the protocol of an inner IPv4 packet.
+pub const ETH_P_IP: u16 = 0x0800;
+/// `ETH_P_IPV6`: the protocol of an inner IPv6 packet.
+pub const ETH_P_IPV6: u16 = 0x86DD;
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Peers: the remote ends of a device's tunnels; the RCU tables the data
+//! path finds them in (`lookup`) and the writer-side set the control plane
+//! keeps (`set`).
+//!
+//! Lifetime: a peer is an `Arc`.  The tables hold references that are
+//! dropped one grace period after the peer was unpublished; packets in
+//! flight hold their own.  The memory goes with the last reference,
+//! exactly once.
+
+use crate::abstractions::genl::{Context, GenlMsg, MsgWriter};
+use crate::abstractions::netdev::with_bh_disabled;
+use crate::abstractions::netdev::{now_ms, NetDevice};
+use crate::abstractions::rcu::RcuPtr;
+use crate::abstractions::skb::{SkBuff, SkbQueue};
+use crate::abstractions::tcp::TcpSock;
+use crate::abstractions::udp::{DstCache, UdpSock};
+use crate::crypto::Keys;
+use crate::proto::hold::Hold;
+use crate::proto::sockaddr::{IpAddr, SockAddr};
+use crate::proto::steer::RxSteer;
+use crate::proto::uapi;
+use crate::stats::{count_queued, Queued};
+use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use kernel::prelude::*;
+use kernel::sync::aref::ARef;
+use kernel::sync::rcu::Guard;
+use kernel::sync::{new_spinlock, Arc, SpinLock};
+use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
+
+mod lookup;
+mod set;
+
+pub(crate) use lookup::{same_endpoint, PeerTables};
+pub(crate) use set::PeerSet;
+
+/// Traffic counters of a peer (see `OVPN_GET_PEER_RESP_ATTR_*`).
+#[derive(Default)]
+pub(crate) struct PeerStats {
+    /// Decrypted bytes delivered.
+    pub(crate) vpn_rx_bytes: AtomicU64,
+    /// Plaintext bytes sent.
+    pub(crate) vpn_tx_bytes: AtomicU64,
+    /// Decrypted packets delivered.
+    pub(crate) vpn_rx_packets: AtomicU64,
+    /// Plaintext packets sent.
+    pub(crate) vpn_tx_packets: AtomicU64,
+    /// Encrypted bytes received.
+    pub(crate) link_rx_bytes: AtomicU64,
+    /// Encrypted bytes sent.
+    pub(crate) link_tx_bytes: AtomicU64,
+    /// Encrypted packets received.
+    pub(crate) link_rx_packets: AtomicU64,
+    /// Encrypted packets sent.
+    pub(crate) link_tx_packets: AtomicU64,
+}
+
+/// Adds one packet of `len` bytes to a pair of counters.
+pub(crate) fn count(bytes: &AtomicU64, packets: &AtomicU64, len: usize) {
+    bytes.fetch_add(len as u64, Ordering::Relaxed);
+    packets.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Where a UDP peer is: its address and the local address to send from.
+pub(crate) struct Bind {
+    /// The peer's transport address.
+    pub(crate) remote: SockAddr,
+    /// The local address, if known.
+    pub(crate) local: Option<IpAddr>,
+}
+
+/// The transport of a peer.
+pub(crate) enum PeerSock {
+    /// A UDP socket in encapsulation mode, maybe shared with other peers.
+    Udp(Arc<UdpSock>),
+    /// A TCP connection, the peer's alone.
+    Tcp(Arc<TcpSock>),
+}
+
+impl PeerSock {
+    fn is_udp(&self) -> bool {
+        matches!(self, PeerSock::Udp(_))
+    }
+
+    /// Whether this is the TCP connection `ts`.
+    pub(crate) fn is_tcp(&self, ts: &TcpSock) -> bool {
+        matches!(self, PeerSock::Tcp(t) if core::ptr::eq(&**t, ts))
+    }
+}
+
+/// A peer.
+#[pin_data]
+pub(crate) struct Peer {
+    id: u32,
+    sock: PeerSock,
+    bind: RcuPtr<Bind>,
+    vpn4: Option<[u8; 4]>,
+    vpn6: Option<[u8; 16]>,
+    keepalive_interval: AtomicU32,
+    keepalive_timeout: AtomicU32,
+    /// The transport-address hash the peer is filed under in the MP
+    /// table (written under the peer mutex only).
+    addr_hash: AtomicU32,
+    /// When the peer last sent us an authentic packet (ms, `now_ms`).
+    last_rx_ms: AtomicU64,
+    /// When we last sent the peer a packet (ms, `now_ms`).
+    last_tx_ms: AtomicU64,
+    /// The peer's keys.
+    pub(crate) keys: Keys,
+    #[pin]
+    dst_cache: DstCache,
+    /// The peer's traffic counters.
+    pub(crate) stats: PeerStats,
+    /// Received data packets waiting for their key to be installed (taken
+    /// with bottom halves disabled: the data path takes it in softirq).
+    #[pin]
+    pub(crate) held: SpinLock<Hold<HeldRx>>,
+    /// Received data packets (at their DATA_V2 header) waiting for the
+    /// peer's RX work, which decrypts them in order on a CPU other than
+    /// the one that received them (see `rx::rx_packet`).
+    #[pin]
+    pub(crate) rx_q: SkbQueue,
+    /// Whether received packets go through `rx_q` or are decrypted at once.
+    pub(crate) rx_steer: RxSteer,
+    /// The RX work: drains `rx_q` (`rx::rx_drain`).
+    #[pin]
+    rx_work: Work<Peer, RX_WORK>,
+    /// Packets to send to the peer (whole, GSO super-packets included)
+    /// waiting for its TX work, which encrypts and sends them in order on
+    /// a CPU other than the sender's; used when the module parameter
+    /// `tx_work` is set (see `tx::xmit`).
+    #[pin]
+    pub(crate) tx_q: SkbQueue,
+    /// The TX work: drains `tx_q` (`tx::tx_drain`).
+    #[pin]
+    tx_work: Work<Peer, TX_WORK>,
+    /// Last, so dropped last: the device reference keeps the device's
+    /// unregistration, and so the module's unload, waiting until the rest
+    /// of the peer is gone.
+    dev: ARef<NetDevice>,
+}
+
+/// The id of the RX work among a peer's work items.
+pub(crate) const RX_WORK: u64 = 0;
+/// The id of the TX work among a peer's work items.
+pub(crate) const TX_WORK: u64 = 1;
+
+impl_has_work! {
+    impl HasWork<Self, { RX_WORK }> for Peer { self.rx_work }
+    impl HasWork<Self, { TX_WORK }> for Peer { self.tx_work }
+}
+
+impl WorkItem<RX_WORK> for Peer {
+    type Pointer = Arc<Peer>;
+
+    fn run(this: Arc<Peer>) {
+        crate::rx::rx_drain(this);
+    }
+}
+
+impl WorkItem<TX_WORK> for Peer {
+    type Pointer = Arc<Peer>;
+
+    fn run(this: Arc<Peer>) {
+        crate::tx::tx_drain(this);
+    }
+}
+
+/// A received data packet waiting for its key (see `proto::hold`).
+pub(crate) struct HeldRx {
+    /// The packet, at its DATA_V2 header, detached from its socket and
+    /// route (`SkBuff::detach`).
+    pub(crate) skb: SkBuff,
+    /// Its outer source and local address (UDP), for float.
+    pub(crate) from: Option<(SockAddr, IpAddr)>,
+}
+
+/// What keepalive asks for a peer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Due {
+    /// Keepalive is off for the peer.
+    Off,
+    /// Nothing now.
+    Nothing,
+    /// Send the ping.
+    Ping,
+    /// The peer timed out.
+    Expired,
+}
+
+/// What userspace gives to create a peer (validated by the caller).
+pub(crate) struct PeerConfig {
+    /// The peer id.
+    pub(crate) id: u32,
+    /// The transport.
+    pub(crate) sock: PeerSock,
+    /// The remote endpoint (UDP only).
+    pub(crate) remote: Option<SockAddr>,
+    /// The local address to send from (UDP only).
+    pub(crate) local: Option<IpAddr>,
+    /// The peer's VPN IPv4 address.
+    pub(crate) vpn4: Option<[u8; 4]>,
+    /// The peer's VPN IPv6 address.
+    pub(crate) vpn6: Option<[u8; 16]>,
+}
+
+impl Peer {
+    /// Creates a peer of `dev`.
+    pub(crate) fn new(dev: &NetDevice, c: PeerConfig) -> Result<Arc<Self>> {
+        let bind = RcuPtr::new();
+        if let Some(remote) = c.remote {
+            bind.set(
+                Bind {
+                    remote,
+                    local: c.local,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Arc::pin_init(
+            try_pin_init!(Peer {
+                id: c.id,
+                dev: dev.into(),
+                sock: c.sock,
+                bind,
+                vpn4: c.vpn4,
+                vpn6: c.vpn6,
+                keepalive_interval: AtomicU32::new(0),
+                keepalive_timeout: AtomicU32::new(0),
+                addr_hash: AtomicU32::new(0),
+                last_rx_ms: AtomicU64::new(now_ms()),
+                last_tx_ms: AtomicU64::new(now_ms()),
+                keys: Keys::default(),
+                dst_cache <- DstCache::new(),
+                stats: PeerStats::default(),
+                held <- new_spinlock!(Hold::new(), "ovpn_dco::Peer::held"),
+                rx_q <- SkbQueue::new(),
+                rx_steer: RxSteer::default(),
+                rx_work <- new_work!("ovpn_dco::Peer::rx_work"),
+                tx_q <- SkbQueue::new(),
+                tx_work <- new_work!("ovpn_dco::Peer::tx_work"),
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The peer id.
+    pub(crate) fn id(&self) -> u32 {
+        self.id
+    }
+
+    /// The device the peer belongs to.
+    pub(crate) fn dev(&self) -> &NetDevice {
+        &self.dev
+    }
+
+    /// The peer's transport.
+    pub(crate) fn sock(&self) -> &PeerSock {
+        &self.sock
+    }
+
+    /// The peer's endpoint, for UDP peers.
+    pub(crate) fn bind<'g>(&self, g: &'g Guard) -> Option<&'g Bind> {
+        self.bind.get(g)
+    }
+
+    /// The peer's route cache.
+    pub(crate) fn dst_cache(&self) -> &DstCache {
+        &self.dst_cache
+    }
+
+    /// Moves a UDP peer to a new transport address (float), learning the
+    /// local address too.  Callable from softirq context.
+    pub(crate) fn float_to(&self, remote: SockAddr, local: IpAddr) -> Result {
+        self.bind.set(
+            Bind {
+                remote,
+                local: Some(local),
+            },
+            GFP_ATOMIC,
+        )?;
+        self.dst_cache.reset();
+        Ok(())
+    }
+
+    /// Sets the keepalive interval and timeout, in seconds (0: off); both
+    /// count from now.
+    pub(crate) fn set_keepalive(&self, interval: u32, timeout: u32) {
+        let now = now_ms();
+        self.last_rx_ms.store(now, Ordering::Relaxed);
+        self.last_tx_ms.store(now, Ordering::Relaxed);
+        self.keepalive_interval.store(interval, Ordering::Relaxed);
+        self.keepalive_timeout.store(timeout, Ordering::Relaxed);
+    }
+
+    /// Whether a keepalive interval or timeout is set.
+    pub(crate) fn keepalive_on(&self) -> bool {
+        self.keepalive_interval.load(Ordering::Relaxed) != 0
+            || self.keepalive_timeout.load(Ordering::Relaxed) != 0
+    }
+
+    /// Records an authentic packet from the peer.
+    pub(crate) fn mark_rx(&self) {
+        self.last_rx_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// Records a packet sent to the peer.
+    pub(crate) fn mark_tx(&self) {
+        self.last_tx_ms.store(now_ms(), Ordering::Relaxed);
+    }
+
+    /// What keepalive asks for at `now` (ms).
+    pub(crate) fn keepalive_due(&self, now: u64) -> Due {
+        let secs = |a: &AtomicU32| u64::from(a.load(Ordering::Relaxed)) * 1000;
+        let (interval, timeout) = (
+            secs(&self.keepalive_interval),
+            secs(&self.keepalive_timeout),
+        );
+        if interval == 0 && timeout == 0 {
+            return Due::Off;
+        }
+        let since = |a: &AtomicU64| now.saturating_sub(a.load(Ordering::Relaxed));
+        if timeout != 0 && since(&self.last_rx_ms) >= timeout {
+            Due::Expired
+        } else if interval != 0 && since(&self.last_tx_ms) >= interval {
+            Due::Ping
+        } else {
+            Due::Nothing
+        }
+    }
+
+    /// Writes the peer as a `GET_PEER` reply nest.
+    pub(crate) fn fill(&self, msg: &mut impl MsgWriter) -> Result {
+        use uapi::*;
+        let nest = msg.nest_start(OVPN_ATTR_GET_PEER)?;
+        msg.put_u32(OVPN_GET_PEER_RESP_ATTR_PEER_ID, self.id)?;
+        if let Some(a) = &self.vpn4 {
+            msg.put_bytes(OVPN_GET_PEER_RESP_ATTR_IPV4, a)?;
+        }
+        if let Some(a) = &self.vpn6 {
+            msg.put_bytes(OVPN_GET_PEER_RESP_ATTR_IPV6, a)?;
+        }
+        msg.put_u32(
+            OVPN_GET_PEER_RESP_ATTR_KEEPALIVE_INTERVAL,
+            self.keepalive_interval.load(Ordering::Relaxed),
+        )?;
+        msg.put_u32(
+            OVPN_GET_PEER_RESP_ATTR_KEEPALIVE_TIMEOUT,
+            self.keepalive_timeout.load(Ordering::Relaxed),
+        )?;
+        {
+            let g = kernel::sync::rcu::read_lock();
+            if let Some(b) = self.bind.get(&g) {
+                let (raw, len) = b.remote.to_raw();
+                msg.put_bytes(OVPN_GET_PEER_RESP_ATTR_SOCKADDR_REMOTE, &raw[..len])?;
+                if let Some(l) = &b.local {
+                    msg.put_bytes(OVPN_GET_PEER_RESP_ATTR_LOCAL_IP, l.octets())?;
+                }
+            }
+        }
+        let lport = match &self.sock {
+            PeerSock::Udp(u) => u.socket().local_port(),
+            PeerSock::Tcp(t) => t.socket().local_port(),
+        };
+        msg.put_be16(OVPN_GET_PEER_RESP_ATTR_LOCAL_PORT, lport)?;
+        let s = &self.stats;
+        let pad = OVPN_GET_PEER_RESP_ATTR_UNSPEC;
+        let ld = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        // The ABI has 32-bit packet counters; they wrap like OpenVPN's.
+        let ld32 = |c: &AtomicU64| ld(c) as u32;
+        msg.put_u64(
+            OVPN_GET_PEER_RESP_ATTR_VPN_RX_BYTES,
+            ld(&s.vpn_rx_bytes),
+            pad,
+        )?;
+        msg.put_u32(
+            OVPN_GET_PEER_RESP_ATTR_VPN_RX_PACKETS,
+            ld32(&s.vpn_rx_packets),
+        )?;
+        msg.put_u64(
+            OVPN_GET_PEER_RESP_ATTR_VPN_TX_BYTES,
+            ld(&s.vpn_tx_bytes),
+            pad,
+        )?;
+        msg.put_u32(
+            OVPN_GET_PEER_RESP_ATTR_VPN_TX_PACKETS,
+            ld32(&s.vpn_tx_packets),
+        )?;
+        msg.put_u64(
+            OVPN_GET_PEER_RESP_ATTR_LINK_RX_BYTES,
+            ld(&s.link_rx_bytes),
+            pad,
+        )?;
+        msg.put_u32(
+            OVPN_GET_PEER_RESP_ATTR_LINK_RX_PACKETS,
+            ld32(&s.link_rx_packets),
+        )?;
+        msg.put_u64(
+            OVPN_GET_PEER_RESP_ATTR_LINK_TX_BYTES,
+            ld(&s.link_tx_bytes),
+            pad,
+        )?;
+        msg.put_u32(
+            OVPN_GET_PEER_RESP_ATTR_LINK_TX_PACKETS,
+            ld32(&s.link_tx_packets),
+        )?;
+        msg.nest_end(nest);
+        Ok(())
+    }
+}
+
+/// One run of a peer's work: takes up to `budget` packets off `q` and
+/// hands each to `f`, with BHs disabled as the data path expects, then
+/// counts them as gone through its `which` work.
+pub(crate) fn drain(
+    peer: &Peer,
+    q: &SkbQueue,
+    budget: usize,
+    which: Queued,
+    mut f: impl FnMut(SkBuff),
+) {
+    let mut n = 0u64;
+    with_bh_disabled(|| {
+        for _ in 0..budget {
+            let Some(skb) = q.pop() else {
+                return;
+            };
+            n += 1;
+            f(skb);
+        }
+    });
+    count_queued(peer.dev(), which, n);
+}
+
+/// Tells userspace (group `peers`, in the device's namespace) that peer
+/// `id` of `dev` is gone, and why.
+fn notify_del(dev: &NetDevice, id: u32, reason: u8) -> Result {
+    let mut msg = GenlMsg::notification(uapi::OVPN_CMD_DEL_PEER as u8, Context::Process)?;
+    msg.put_u32(uapi::OVPN_ATTR_IFINDEX, dev.ifindex() as u32)?;
+    let nest = msg.nest_start(uapi::OVPN_ATTR_DEL_PEER)?;
+    msg.put_u8(uapi::OVPN_DEL_PEER_ATTR_REASON, reason)?;
+    msg.put_u32(uapi::OVPN_DEL_PEER_ATTR_PEER_ID, id)?;
+    msg.nest_end(nest);
+    msg.multicast(dev.net(), 0, Context::Process)
+}
+
+/// Announces a peer removed from `dev` for `reason` (notifying userspace)
+/// and drops the caller's reference; its memory and socket go with the
+/// last one.
+pub(crate) fn announce_removed(dev: &NetDevice, peer: Arc<Peer>, reason: u8) {
+    if let Err(e) = notify_del(dev, peer.id(), reason) {
+        pr_warn!("peer {}: deletion notice not sent ({:?})\n", peer.id(), e);
+    }
+}
