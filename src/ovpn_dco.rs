@@ -12,6 +12,7 @@ use kernel::prelude::*;
 
 mod abstractions;
 mod crypto;
+mod deferred;
 mod keepalive;
 mod netdev;
 mod netlink;

@@ -283,7 +283,7 @@ fn float(peer: &Peer, from: &(SockAddr, IpAddr)) {
     if moved && peer.float_to(*remote, *local).is_ok() {
         pr_debug!("peer {}: floated\n", peer.id());
         // The address table is updated from process context.
-        if crate::keepalive::refile_later(peer.dev()).is_err() {
+        if crate::deferred::refile_later(peer.dev()).is_err() {
             pr_warn!("peer {}: floated, not re-filed (no memory)\n", peer.id());
         }
     }

@@ -142,7 +142,7 @@ fn tcp_failed(sock: &TcpSock, why: TcpFailure) {
         return;
     };
     pr_debug!("peer {}: TCP connection ended ({:?})\n", peer.id(), why);
-    if crate::keepalive::remove_later(&peer, reason).is_err() {
+    if crate::deferred::remove_later(&peer, reason).is_err() {
         pr_warn!(
             "peer {}: connection ended, removal failed (no memory)\n",
             peer.id()

@@ -138,7 +138,7 @@ fn send_one(peer: Arc<Peer>, mut skb: SkBuff) {
     let Some(pid) = key.next_tx_id() else {
         // Used up: the key is useless for TX from now on, and is taken
         // out of its slot from process context.
-        if key.first_used_up() && crate::keepalive::retire_key_later(&peer, &key).is_err() {
+        if key.first_used_up() && crate::deferred::retire_key_later(&peer, &key).is_err() {
             pr_warn!("peer {}: used-up key not retired (no memory)\n", peer.id());
         }
         dropped(dev, Reason::TxNoKey);

@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What the data path, in softirq context, leaves to process context:
+//! re-filing floated peers, retiring used-up keys, and removing peers
+//! whose transport failed.  Each runs on the module's workqueue under the
+//! device's peer mutex.
+
+use crate::abstractions::netdev::NetDevice;
+use crate::abstractions::rtnl::driver_data;
+use crate::abstractions::wq;
+use crate::crypto::{KeySlot, Slot};
+use crate::netdev::OvpnLink;
+use crate::peer::{self, Peer};
+use kernel::prelude::*;
+use kernel::sync::aref::ARef;
+use kernel::sync::Arc;
+
+/// Re-files the floated peers of `dev` in the transport-address table
+/// from process context.  Callable from softirq context.
+pub(crate) fn refile_later(dev: &NetDevice) -> Result {
+    let dev: ARef<NetDevice> = dev.into();
+    wq::run_later(move || {
+        if let Some(ovpn) = driver_data::<OvpnLink>(&dev) {
+            ovpn.peers().lock().refile(ovpn.tables());
+        }
+    })
+}
+
+/// Takes `key`, whose TX ids ran out, out of `peer`'s primary slot from
+/// process context.  Callable from softirq context.
+pub(crate) fn retire_key_later(peer: &Arc<Peer>, key: &Arc<KeySlot>) -> Result {
+    let (peer, key) = (peer.clone(), key.clone());
+    wq::run_later(move || {
+        let Some(ovpn) = driver_data::<OvpnLink>(peer.dev()) else {
+            return;
+        };
+        // Key changes are serialised by the peer lock; the slot may hold
+        // another key by now, which stays.
+        let _guard = ovpn.peers().lock();
+        if peer.keys.delete_if(Slot::Primary, &key).is_err() {
+            pr_warn!("peer {}: used-up key not retired (no memory)\n", peer.id());
+        }
+    })
+}
+
+/// Removes `peer` with `reason` (a `OVPN_DEL_PEER_REASON_*`) from process
+/// context, unless it went meanwhile.  Callable from softirq context.
+pub(crate) fn remove_later(peer: &Arc<Peer>, reason: u8) -> Result {
+    let peer = peer.clone();
+    wq::run_later(move || {
+        let dev = peer.dev();
+        let Some(ovpn) = driver_data::<OvpnLink>(dev) else {
+            return;
+        };
+        let mut set = ovpn.peers().lock();
+        // Unless it went meanwhile (or its id was reused).
+        let same = set.get(peer.id()).is_some_and(|p| Arc::ptr_eq(&p, &peer));
+        let removed = if same {
+            set.remove(ovpn.tables(), peer.id())
+        } else {
+            None
+        };
+        drop(set);
+        if let Some(p) = removed {
+            peer::announce_removed(dev, p, reason);
+        }
+    })
+}
