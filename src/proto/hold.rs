@@ -25,17 +25,22 @@ pub const HOLD_MAX: usize = 8;
 /// How long (ms) a packet may wait for its key.
 pub const HOLD_MS: u64 = 2000;
 
-/// One waiting packet: the item, its key id and when it arrived (ms).
+/// One waiting packet: the item, its key id, when it arrived (ms) and
+/// its place in arrival order.
 struct Held<T> {
     item: T,
     key_id: u8,
     at_ms: u64,
+    seq: u64,
 }
 
 /// Packets waiting for the key they were sent with (see the module
 /// documentation).  Arrival order is kept.
 pub struct Hold<T> {
     slots: [Option<Held<T>>; HOLD_MAX],
+    /// The arrival number of the next packet: packets of one millisecond
+    /// (a burst) have the same `at_ms`, and slots are reused out of order.
+    next_seq: u64,
 }
 
 impl<T> Default for Hold<T> {
@@ -49,6 +54,7 @@ impl<T> Hold<T> {
     pub const fn new() -> Self {
         Self {
             slots: [const { None }; HOLD_MAX],
+            next_seq: 0,
         }
     }
 
@@ -92,7 +98,7 @@ impl<T> Hold<T> {
                     .slots
                     .iter()
                     .enumerate()
-                    .min_by_key(|(_, s)| s.as_ref().map_or(u64::MAX, |h| h.at_ms))
+                    .min_by_key(|(_, s)| s.as_ref().map_or(u64::MAX, |h| h.seq))
                     .map_or(0, |(i, _)| i);
                 if let Some(h) = self.slots[oldest].take() {
                     expired(h.item);
@@ -104,7 +110,9 @@ impl<T> Hold<T> {
             item,
             key_id,
             at_ms: now,
+            seq: self.next_seq,
         });
+        self.next_seq += 1;
     }
 
     /// Takes out the packets sent with key `key_id` that are still fresh
@@ -124,7 +132,7 @@ impl<T> Hold<T> {
                 .iter()
                 .enumerate()
                 .filter(|(_, s)| s.as_ref().is_some_and(|h| h.key_id == key_id))
-                .min_by_key(|(_, s)| s.as_ref().map_or(u64::MAX, |h| h.at_ms))
+                .min_by_key(|(_, s)| s.as_ref().map_or(u64::MAX, |h| h.seq))
                 .map(|(i, _)| i);
             let Some(i) = next else { break };
             if let Some(h) = self.slots[i].take() {
@@ -156,6 +164,19 @@ mod tests {
         assert_eq!(h.len(), 1);
         assert_eq!(taken(&mut h, 4, 200), (vec![2], vec![]));
         assert!(h.is_empty());
+    }
+
+    #[test]
+    fn same_millisecond_keeps_arrival_order() {
+        // Found by the hold_area fuzz target: packets of one millisecond
+        // came out in slot order once a slot was reused.
+        let mut h = Hold::new();
+        h.push(1, 1, 5, |_| panic!());
+        h.push(2, 2, 5, |_| panic!());
+        assert_eq!(taken(&mut h, 1, 5), (vec![1], vec![]));
+        // Packet 3 takes packet 1's slot, before packet 2's.
+        h.push(3, 2, 5, |_| panic!());
+        assert_eq!(taken(&mut h, 2, 5), (vec![2, 3], vec![]));
     }
 
     #[test]
