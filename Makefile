@@ -57,8 +57,13 @@ tests:
 check:
 	tests/run-all.sh
 
+# Long fuzzing: every protocol-core target for 10M executions (`make
+# check` runs each for 20 s).
+fuzz:
+	tests/fuzz.sh runs $(or $(FUZZ_RUNS),10000000)
+
 # Not part of `make check` (it takes long); its smoke mode is.
 bench:
 	tests/bench/bench.sh $(BENCH_ARGS)
 
-.PHONY: all check-kernel modules install clean tests check bench
+.PHONY: all check-kernel modules install clean tests check fuzz bench
