@@ -6,6 +6,7 @@ use crate::abstractions::netdev::{features, NetDevice};
 use crate::abstractions::rtnl::{DeviceSetup, LinkDriver, LinkOps, LinkPolicy, NewlinkParams};
 use crate::abstractions::skb::SkBuff;
 use crate::abstractions::udp::GroCells;
+use crate::abstractions::wq;
 use crate::peer::{self, PeerSet, PeerTables};
 use crate::proto::{netdev as consts, uapi};
 use crate::stats::DropStats;
@@ -157,10 +158,15 @@ impl LinkDriver for OvpnLink {
     fn dellink(dev: &NetDevice, ovpn: &Ovpn) {
         // From here on no peer can be added; the current ones go with
         // reason TEARDOWN.
-        let peers = ovpn.peers.lock().take_all(&ovpn.tables);
+        let (peers, transports) = ovpn.peers.lock().take_all(&ovpn.tables);
         for p in peers {
             peer::announce_removed(dev, p, uapi::OVPN_DEL_PEER_REASON_TEARDOWN);
         }
+        // The sockets are given back outside RTNL (socket locks, the
+        // parsers' work, a grace period): the device's unregistration
+        // waits for the references they hold, after RTNL is released.
+        // Without memory for the job, here and now (the closure drops).
+        let _ = wq::run_later(move || drop(transports));
     }
 
     fn open(dev: &NetDevice, _ovpn: &Ovpn) -> Result {

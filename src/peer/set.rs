@@ -261,16 +261,35 @@ impl PeerSet {
         self.list.iter()
     }
 
-    /// Marks the set dead and takes every peer out of it; the sockets are
-    /// detached.
-    pub(crate) fn take_all(&mut self, tables: &PeerTables) -> KVec<Arc<Peer>> {
+    /// Marks the set dead and takes every peer and transport out of it.
+    /// The transports are given back when the returned [`Transports`] is
+    /// dropped, which may be deferred (out of RTNL).
+    pub(crate) fn take_all(&mut self, tables: &PeerTables) -> (KVec<Arc<Peer>>, Transports) {
         self.dead = true;
         tables.clear();
-        for u in self.socks.iter_mut() {
-            u.users = 0;
-        }
         let list = core::mem::replace(&mut self.list, KVec::new());
-        self.gc_socks();
-        list
+        let transports = Transports {
+            socks: core::mem::replace(&mut self.socks, KVec::new()),
+            tcp: core::mem::replace(&mut self.tcp, KVec::new()),
+        };
+        (list, transports)
+    }
+}
+
+/// The transports of a deleted device.  Dropping it gives them all back,
+/// sharing one grace period; process context.
+pub(crate) struct Transports {
+    socks: KVec<SockUse>,
+    tcp: KVec<TcpTunnel>,
+}
+
+impl Drop for Transports {
+    fn drop(&mut self) {
+        for t in self.tcp.iter_mut() {
+            t.release();
+        }
+        for u in self.socks.iter_mut() {
+            u.tunnel.release();
+        }
     }
 }
