@@ -3,7 +3,9 @@
 //! The `ovpn-dco` link type: device creation, properties and lifecycle.
 
 use crate::abstractions::netdev::{features, NetDevice};
-use crate::abstractions::rtnl::{DeviceSetup, LinkDriver, LinkOps, LinkPolicy, NewlinkParams};
+use crate::abstractions::rtnl::{
+    driver_data, DeviceSetup, LinkDriver, LinkOps, LinkPolicy, NewlinkParams,
+};
 use crate::abstractions::skb::SkBuff;
 use crate::abstractions::udp::GroCells;
 use crate::abstractions::wq;
@@ -15,6 +17,7 @@ use core::pin::Pin;
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::new_mutex;
 use kernel::prelude::*;
+use kernel::sync::aref::ARef;
 use kernel::sync::Mutex;
 
 /// The version reported in `/sys/module/ovpn_dco_v2/version` and by ethtool.
@@ -158,15 +161,23 @@ impl LinkDriver for OvpnLink {
     fn dellink(dev: &NetDevice, ovpn: &Ovpn) {
         // From here on no peer can be added; the current ones go with
         // reason TEARDOWN.
-        let (peers, transports) = ovpn.peers.lock().take_all(&ovpn.tables);
+        let peers = ovpn.peers.lock().take_all(&ovpn.tables);
         for p in peers {
             peer::announce_removed(dev, p, uapi::OVPN_DEL_PEER_REASON_TEARDOWN);
         }
         // The sockets are given back outside RTNL (socket locks, the
         // parsers' work, a grace period): the device's unregistration
         // waits for the references they hold, after RTNL is released.
-        // Without memory for the job, here and now (the closure drops).
-        let _ = wq::run_later(move || drop(transports));
+        // Without memory for the job, here and now.
+        let d: ARef<NetDevice> = dev.into();
+        let later = wq::run_later(move || {
+            if let Some(ovpn) = driver_data::<OvpnLink>(&d) {
+                ovpn.peers().lock().gc_socks();
+            }
+        });
+        if later.is_err() {
+            ovpn.peers.lock().gc_socks();
+        }
     }
 
     fn open(dev: &NetDevice, _ovpn: &Ovpn) -> Result {

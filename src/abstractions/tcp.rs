@@ -8,11 +8,12 @@
 //! whole, one frame after the other, never interleaved.
 //!
 //! Taking the socket over replaces its data-ready, write-space,
-//! state-change and error-report callbacks and four operations of its
-//! proto (`recvmsg`, `sendmsg`, `sock_is_readable`, `release_cb`); the C
-//! side also refuses `disconnect` and a ULP while the socket is taken
-//! over.  Giving it back restores them all, so that it is a plain TCP
-//! socket again.
+//! state-change and error-report callbacks and five operations of its
+//! proto (`recvmsg`, `sendmsg`, `sock_is_readable`, `release_cb`, and
+//! `close`, which lets the driver end the tunnel and give the socket back
+//! before TCP closes it); the C side also refuses `disconnect` and a ULP
+//! while the socket is taken over.  Giving it back restores them all, so
+//! that it is a plain TCP socket again.
 //!
 //! The driver's frames go out from the context that produced them
 //! (transmit or crypto completion) when no process owns the socket, under
@@ -248,7 +249,7 @@ impl TcpSock {
         skb.push(framing::PREFIX_LEN)?.copy_from_slice(&prefix);
         self.tx_q.push(skb);
         let sk = self.sock.sk();
-        // SAFETY: the socket is alive while `self` holds its file.
+        // SAFETY: the sock is live while `self` holds it (`SockRef`).
         if !unsafe { bindings::ovpn_compat_tcp_lock_unowned(sk) } {
             // The owner's `release_sock` sends it (`release_cb`).
             return Ok(());

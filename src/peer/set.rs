@@ -261,35 +261,16 @@ impl PeerSet {
         self.list.iter()
     }
 
-    /// Marks the set dead and takes every peer and transport out of it.
-    /// The transports are given back when the returned [`Transports`] is
-    /// dropped, which may be deferred (out of RTNL).
-    pub(crate) fn take_all(&mut self, tables: &PeerTables) -> (KVec<Arc<Peer>>, Transports) {
+    /// Marks the set dead and takes every peer out of it.  The transports
+    /// stay until the next [`Self::gc_socks`], which the caller defers
+    /// (out of RTNL); a socket closed meanwhile is given back by its close
+    /// hook's own `gc_socks`, under this set's mutex, before TCP's close.
+    pub(crate) fn take_all(&mut self, tables: &PeerTables) -> KVec<Arc<Peer>> {
         self.dead = true;
         tables.clear();
-        let list = core::mem::replace(&mut self.list, KVec::new());
-        let transports = Transports {
-            socks: core::mem::replace(&mut self.socks, KVec::new()),
-            tcp: core::mem::replace(&mut self.tcp, KVec::new()),
-        };
-        (list, transports)
-    }
-}
-
-/// The transports of a deleted device.  Dropping it gives them all back,
-/// sharing one grace period; process context.
-pub(crate) struct Transports {
-    socks: KVec<SockUse>,
-    tcp: KVec<TcpTunnel>,
-}
-
-impl Drop for Transports {
-    fn drop(&mut self) {
-        for t in self.tcp.iter_mut() {
-            t.release();
-        }
         for u in self.socks.iter_mut() {
-            u.tunnel.release();
+            u.users = 0;
         }
+        core::mem::replace(&mut self.list, KVec::new())
     }
 }
