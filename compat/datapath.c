@@ -237,6 +237,16 @@ void ovpn_compat_udp_encap_detach(struct sock *sk)
 	release_sock(sk);
 }
 
+/* Whether @sk still delivers to the module: its encapsulation is ours and
+ * userspace has not closed it.  A holder of its descriptor may reset
+ * UDP_ENCAP, after which neither the receive nor the close hook runs.
+ */
+bool ovpn_compat_udp_encap_intact(struct sock *sk)
+{
+	return READ_ONCE(udp_sk(sk)->encap_type) == UDP_ENCAP_OVPNINUDP &&
+	       !sock_flag(sk, SOCK_DEAD);
+}
+
 void *ovpn_compat_sk_user_data(struct sock *sk)
 {
 	return rcu_dereference_sk_user_data(sk);

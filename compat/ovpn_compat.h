@@ -168,6 +168,7 @@ int ovpn_compat_udp_encap_attach(struct socket *sock, void *data,
 				 int (*rcv)(struct sock *, struct sk_buff *),
 				 void (*destroy)(struct sock *));
 void ovpn_compat_udp_encap_detach(struct sock *sk);
+bool ovpn_compat_udp_encap_intact(struct sock *sk);
 void *ovpn_compat_sk_user_data(struct sock *sk);
 struct rtable *ovpn_compat_route4(struct sock *sk, __be32 *saddr, __be32 daddr,
 				  __be16 sport, __be16 dport);

@@ -4,7 +4,10 @@
 //! interval or timeout set, the device ticks once a second on the module's
 //! workqueue: a peer that sent nothing for `interval` seconds gets the
 //! encrypted ping, a peer that sent nothing authentic for `timeout`
-//! seconds is removed with reason EXPIRED (and userspace told).
+//! seconds is removed with reason EXPIRED (and userspace told).  The tick
+//! also removes, with TRANSPORT_DISCONNECT, a peer whose UDP socket no
+//! longer delivers to the module (its encapsulation reset by a holder of
+//! its descriptor), whose close would otherwise go unnoticed.
 
 use crate::abstractions::netdev::{now_ms, NetDevice};
 use crate::abstractions::rtnl::driver_data;
@@ -66,7 +69,8 @@ fn tick(dev: &NetDevice) {
     let mut active = false;
     let mut due_ids = KVec::new();
     for p in set.iter() {
-        match p.keepalive_due(now) {
+        let due = p.keepalive_due(now);
+        match due {
             Due::Off => {}
             Due::Nothing => active = true,
             Due::Ping => {
@@ -75,8 +79,12 @@ fn tick(dev: &NetDevice) {
                     pr_warn!("peer {}: keepalive skipped (no memory)\n", p.id());
                 }
             }
-            Due::Expired => {
-                if due_ids.push(p.id(), GFP_KERNEL).is_err() {
+            Due::Lost | Due::Expired => {
+                let reason = match due {
+                    Due::Lost => uapi::OVPN_DEL_PEER_REASON_TRANSPORT_DISCONNECT,
+                    _ => uapi::OVPN_DEL_PEER_REASON_EXPIRED,
+                };
+                if due_ids.push((p.id(), reason), GFP_KERNEL).is_err() {
                     // Retried on the next tick.
                     active = true;
                 }
@@ -89,19 +97,19 @@ fn tick(dev: &NetDevice) {
         // No memory: try again on the next tick.
         active = true;
     } else {
-        for id in due_ids {
+        for (id, reason) in due_ids {
             if let Some(p) = set.remove(ovpn.tables(), id) {
                 // Within the reserved capacity: cannot fail.
-                let _ = expired.push(p, GFP_KERNEL);
+                let _ = expired.push((p, reason), GFP_KERNEL);
             }
         }
     }
     let rearm = active && !set.is_dead() && schedule(dev).is_ok();
     set.set_ticking(rearm);
     drop(set);
-    for p in expired {
-        pr_debug!("peer {}: expired\n", p.id());
-        peer::announce_removed(dev, p, uapi::OVPN_DEL_PEER_REASON_EXPIRED);
+    for (p, reason) in expired {
+        pr_debug!("peer {}: removed by the tick ({})\n", p.id(), reason);
+        peer::announce_removed(dev, p, reason);
     }
     for p in pings {
         tx::send_keepalive(p);

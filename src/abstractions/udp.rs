@@ -43,6 +43,15 @@ impl UdpSock {
         &self.dev
     }
 
+    /// Whether the socket still delivers to this tunnel: not closed, and
+    /// its encapsulation not reset by a holder of its descriptor
+    /// (`UDP_ENCAP`), after which its hooks, the close hook included, no
+    /// longer run.
+    pub(crate) fn intact(&self) -> bool {
+        // SAFETY: the sock is live (`SockRef`); the call only reads it.
+        unsafe { bindings::ovpn_compat_udp_encap_intact(self.sock.sk()) }
+    }
+
     /// The socket.
     pub(crate) fn socket(&self) -> &SockRef {
         &self.sock
@@ -319,10 +328,11 @@ unsafe extern "C" fn destroy_callback<R: UdpRecv>(sk: *mut bindings::sock) {
             // Detached meanwhile.
             return;
         }
-        // SAFETY: while attached the user data is a `UdpSock` from
-        // `Arc::as_ptr`, kept alive until a grace period after detaching
-        // (`UdpTunnel` invariant): within this read-side section its
-        // count is not zero.
+        // SAFETY: the user data is ours or null: nothing else can attach
+        // to a socket being released (no descriptor is left to do it
+        // with).  Ours is a `UdpSock` from `Arc::as_ptr`, kept alive until
+        // a grace period after detaching (`UdpTunnel` invariant): within
+        // this read-side section its count is not zero.
         let b = unsafe { ArcBorrow::from_raw(data) };
         Arc::<UdpSock>::from(b)
     };

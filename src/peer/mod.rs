@@ -179,6 +179,9 @@ pub(crate) struct HeldRx {
 /// What keepalive asks for a peer.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Due {
+    /// The peer's transport is gone without its close hook having run
+    /// (a UDP socket whose encapsulation a descriptor holder reset).
+    Lost,
     /// Keepalive is off for the peer.
     Off,
     /// Nothing now.
@@ -312,6 +315,11 @@ impl Peer {
 
     /// What keepalive asks for at `now` (ms).
     pub(crate) fn keepalive_due(&self, now: u64) -> Due {
+        if let PeerSock::Udp(u) = &self.sock {
+            if !u.intact() {
+                return Due::Lost;
+            }
+        }
         let secs = |a: &AtomicU32| u64::from(a.load(Ordering::Relaxed)) * 1000;
         let (interval, timeout) = (
             secs(&self.keepalive_interval),

@@ -236,6 +236,27 @@ t_netns_del_after_kill() {
 	check "the namespace is gone (its veth's other end too)" '[ ! -e /sys/class/net/m6out ]'
 }
 
+# A holder of the UDP socket's descriptor resets its encapsulation
+# (UDP_ENCAP 0): the module's hooks, the close hook too, stop running on
+# it.  The keepalive tick notices and removes the peers on it with
+# TRANSPORT_DISCONNECT, so that the socket's close frees it.  Before, the
+# peer (and its namespace, M6) stayed until the device went.
+t_udp_encap_reset() {
+	"$CLI" new_iface tunm MP || return 1
+	printf '%s\n' "1 10.10.0.2 1194 10.8.0.2" >/tmp/m6.peers
+	OUT_HELD=/tmp/m6.udp start_held "$CLI" new_multi_peer tunm 1410 /tmp/m6.peers
+	local udp=$HELD
+	held_ready /tmp/m6.udp || return 1
+	"$CLI" set_peer tunm 1 1 60 || return 1
+	listen /tmp/ntf 1 || return 1
+	python3 "$REPO/tests/vm/udp-encap-reset.py" "$udp" || return 1
+	listened || { echo "no notice"; return 1; }
+	cat /tmp/ntf
+	check "TRANSPORT_DISCONNECT notice" 'grep -q "peer_id=1 reason=transport-disconnect" /tmp/ntf' || return 1
+	kill -9 $udp
+	check "socket released" 'udp_released 1410'
+}
+
 scenario p2p-peer t_p2p_peer
 scenario p2p-replace t_p2p_replace
 scenario mp-peers t_mp_peers
@@ -245,4 +266,5 @@ scenario teardown-notifies t_teardown
 scenario rmmod-with-peers t_rmmod_with_peers
 scenario socket-close-ends-peers t_close_ends_peers
 scenario netns-del-after-kill t_netns_del_after_kill
+scenario udp-encap-reset t_udp_encap_reset
 finish
