@@ -38,6 +38,22 @@ exec {SLEEP_FD}<>"$OVPN_SLEEP_FIFO"
 # Sleeps $1 seconds (fractions allowed) without starting a process.
 nap() { read -r -t "$1" -u "$SLEEP_FD" _ || true; }
 
+# Waits up to $3 seconds for a line matching the regex $2 in file $1
+# (builtins only: a process start costs up to seconds in the guest).
+wait_line() {
+	local i l lines
+	for ((i = 0; i < $3 * 2; i++)); do
+		if [ -r "$1" ]; then
+			mapfile -t lines <"$1"
+			for l in "${lines[@]}"; do
+				[[ $l =~ $2 ]] && return 0
+			done
+		fi
+		nap 0.5
+	done
+	return 1
+}
+
 # Sets KLOG_LINES to the kernel log from line $1 on (0-based), once
 # everything the kernel logged so far is in $OVPN_KLOG: it logs a marker
 # and rereads the copy until the marker shows (at most ~10 s).

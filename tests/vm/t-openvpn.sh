@@ -48,11 +48,7 @@ ovpn_start() {
 
 # Waits until instance $1 has finished initializing (60 s at most).
 ovpn_wait_up() {
-	local i
-	for i in $(seq 120); do
-		grep -q "Initialization Sequence Completed" "$W/$1.log" 2>/dev/null && return 0
-		sleep 0.5
-	done
+	wait_line "$W/$1.log" "Initialization Sequence Completed" 60 && return 0
 	echo "  $1 did not come up; its log ends with:" >&2
 	tail -n 25 "$W/$1.log" | sed 's/^/    /' >&2
 	return 1

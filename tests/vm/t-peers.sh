@@ -52,11 +52,7 @@ start_held() {
 
 # Waits for the "ready" line of a --hold process writing to $1.
 held_ready() {
-	local i
-	for i in $(seq 150); do
-		grep -q '^ready' "$1" 2>/dev/null && return 0
-		nap 0.2
-	done
+	wait_line "$1" '^ready' 30 && return 0
 	echo "not ready: $(cat "$1")"
 	return 1
 }

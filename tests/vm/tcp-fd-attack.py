@@ -27,29 +27,24 @@ import socket
 import subprocess
 import sys
 
-SYS_PIDFD_GETFD = 438
+from stolen import stolen_socket
+
 TCP_ULP = 31
 libc = ctypes.CDLL(None, use_errno=True)
 
 
+def connected_tcp(s):
+    if s.type != socket.SOCK_STREAM or s.proto not in (0, socket.IPPROTO_TCP):
+        return False
+    try:
+        s.getpeername()
+        return True
+    except OSError:
+        return False
+
+
 def stolen_tcp_socket(pid):
-    pidfd = os.pidfd_open(pid)
-    for name in os.listdir(f"/proc/{pid}/fd"):
-        if not os.readlink(f"/proc/{pid}/fd/{name}").startswith("socket:"):
-            continue
-        fd = libc.syscall(SYS_PIDFD_GETFD, pidfd, int(name), 0)
-        if fd < 0:
-            continue
-        s = socket.socket(fileno=fd)
-        if s.type == socket.SOCK_STREAM and s.proto in (0, socket.IPPROTO_TCP):
-            try:
-                s.getpeername()
-                return s
-            except OSError:
-                pass
-        s.detach()
-        os.close(fd)
-    sys.exit(f"no connected TCP socket in process {pid}")
+    return stolen_socket(pid, connected_tcp, "connected TCP socket")
 
 
 def attempt(what, fn):
