@@ -53,6 +53,15 @@ usage: ovpn-cli <command> [options] <arguments>
   swap_keys <dev> <peer_id>
   del_key <dev> <peer_id> [<slot>]
   listen_mcast [--count N] [--timeout SECS]
+  churn <dev> --cycles N [--seed S] [--peers K] [--lport-base P] [--remote ADDR]
+        [--tcp-remote ADDR:PORT] [--vpn-prefix A.B] [--report SECS]
+      stresses the control plane of an MP device from one process: N seeded random actions
+      (add peers on new or shared UDP sockets or TCP connections to --tcp-remote, keys,
+      keepalive, get, dump, delete, socket close, deliberately invalid requests) on a pool of
+      up to K (default 32) peers with ids 1000..1000+4K, remote ADDR (default 10.10.0.2:1194,
+      port + 0..3), VPN addresses A.B.x.y (default 10.77); UDP ports P..P+K-1 (default
+      ephemeral); checks every reply; prints 'churn cycles=N ... failures=F elapsed_ms=T',
+      exit 1 if any failure ('churn: cycle C: ...' lines on stderr)
   help
 
 Exit status: 0 on success, the errno number on a netlink error, 64 on other errors
@@ -170,6 +179,39 @@ pub struct NewKeyArgs {
     pub key_file: PathBuf,
 }
 
+/// The first peer id `churn` uses.
+pub const CHURN_FIRST_ID: u32 = 1000;
+/// The largest `--peers` of `churn` (its ids then stay below 1000 + 4 *
+/// 4096, and their VPN addresses within the two free octets).
+pub const CHURN_MAX_PEERS: u32 = 4096;
+
+/// Arguments of `churn`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChurnArgs {
+    /// The device (an MP device).
+    pub dev: Device,
+    /// How many actions to run (`--cycles`).
+    pub cycles: u64,
+    /// The PRNG seed (`--seed`); `None`: from the clock, printed.
+    pub seed: Option<u64>,
+    /// The most churned peers alive at once (`--peers`, default 32); their
+    /// ids are in `CHURN_FIRST_ID..CHURN_FIRST_ID + 4 * peers`.
+    pub peers: u32,
+    /// The first local UDP port (`--lport-base`); the sockets bind
+    /// `lport_base..lport_base + peers`.  `None`: ephemeral ports.
+    pub lport_base: Option<u16>,
+    /// The peers' remote address (`--remote`, default 10.10.0.2:1194); its
+    /// port is varied by 0..3.
+    pub remote: SocketAddr,
+    /// A TCP listener to connect some peers' sockets to (`--tcp-remote`).
+    pub tcp_remote: Option<SocketAddr>,
+    /// The first two octets of the peers' VPN IPv4 addresses
+    /// (`--vpn-prefix`, default 10.77).
+    pub vpn_prefix: [u8; 2],
+    /// The interval of the progress lines on stderr (`--report`).
+    pub report: Option<Duration>,
+}
+
 /// A parsed command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -249,6 +291,8 @@ pub enum Command {
         /// Give up after this long.
         timeout: Option<Duration>,
     },
+    /// Stress the control plane with random peer and key changes.
+    Churn(ChurnArgs),
     /// Print the usage text.
     Help,
 }
@@ -276,6 +320,22 @@ struct Opts {
     send_ctl: Vec<Vec<u8>>,
     /// `--send-ctl-after SECS`: the delay before writing them.
     send_ctl_after: Option<Duration>,
+    /// `--cycles N` (churn).
+    cycles: Option<u64>,
+    /// `--seed S` (churn).
+    seed: Option<u64>,
+    /// `--peers K` (churn).
+    peers: Option<u32>,
+    /// `--lport-base P` (churn).
+    lport_base: Option<u16>,
+    /// `--remote ADDR[:PORT]` (churn).
+    remote: Option<SocketAddr>,
+    /// `--tcp-remote ADDR:PORT` (churn).
+    tcp_remote: Option<SocketAddr>,
+    /// `--vpn-prefix A.B` (churn).
+    vpn_prefix: Option<[u8; 2]>,
+    /// `--report SECS` (churn).
+    report: Option<Duration>,
     /// The names of the options given, to check them against the command.
     given: Vec<&'static str>,
 }
@@ -292,7 +352,44 @@ const OPTIONS: &[(&str, bool)] = &[
     ("--tcp", true),
     ("--send-ctl", true),
     ("--send-ctl-after", true),
+    ("--cycles", true),
+    ("--seed", true),
+    ("--peers", true),
+    ("--lport-base", true),
+    ("--remote", true),
+    ("--tcp-remote", true),
+    ("--vpn-prefix", true),
+    ("--report", true),
 ];
+
+/// The default remote address of `churn`'s peers.
+pub const CHURN_REMOTE: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 10, 0, 2)), 1194);
+
+/// Parses `IP:PORT`, `[IPv6]:PORT`, or a bare IP (port 1194).
+fn parse_remote(what: &str, v: &str) -> Result<SocketAddr> {
+    if let Ok(a) = v.parse::<SocketAddr>() {
+        return Ok(a);
+    }
+    let ip: IpAddr = parse_as(what, v)?;
+    Ok(SocketAddr::new(ip, CHURN_REMOTE.port()))
+}
+
+/// Parses the two octets `A.B` of a VPN prefix.
+fn parse_prefix(v: &str) -> Result<[u8; 2]> {
+    let bad = || {
+        Error::usage(format!(
+            "invalid --vpn-prefix '{v}': expected A.B, e.g. 10.77"
+        ))
+    };
+    let (a, b) = v.split_once('.').ok_or_else(bad)?;
+    let octet = |s: &str| {
+        if s.is_empty() || !s.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(bad());
+        }
+        s.parse::<u8>().map_err(|_| bad())
+    };
+    Ok([octet(a)?, octet(b)?])
+}
 
 /// Parses a number of seconds (fractions allowed) as a `Duration`, or
 /// fails with a usage error naming `what`.
@@ -352,6 +449,26 @@ impl Opts {
                 self.send_ctl.push(bytes);
             }
             "--send-ctl-after" => self.send_ctl_after = Some(parse_secs("--send-ctl-after", v)?),
+            "--cycles" => self.cycles = Some(parse_as("--cycles", v)?),
+            "--seed" => self.seed = Some(parse_as("--seed", v)?),
+            "--peers" => self.peers = Some(parse_as("--peers", v)?),
+            "--lport-base" => self.lport_base = Some(parse_as("--lport-base", v)?),
+            "--remote" => self.remote = Some(parse_remote("--remote", v)?),
+            "--tcp-remote" => {
+                let a: SocketAddr = parse_as("--tcp-remote (ADDR:PORT)", v)?;
+                if a.port() == 0 {
+                    return Err(Error::usage("--tcp-remote needs a non-zero port"));
+                }
+                self.tcp_remote = Some(a);
+            }
+            "--vpn-prefix" => self.vpn_prefix = Some(parse_prefix(v)?),
+            "--report" => {
+                let d = parse_secs("--report", v)?;
+                if d.is_zero() {
+                    return Err(Error::usage("--report must be more than 0 seconds"));
+                }
+                self.report = Some(d);
+            }
             _ => unreachable!("option table and setter disagree"),
         }
         self.given.push(name);
@@ -509,6 +626,45 @@ fn key_len(cipher_alg: u16, key_bits: Option<u32>) -> Result<usize> {
             "--key-bits must be 128, 192 or 256, not {bits}"
         ))),
     }
+}
+
+/// Checks the options of `churn` and fills in the defaults.
+fn churn_args(opts: &Opts, dev: Device) -> Result<ChurnArgs> {
+    let cycles = opts
+        .cycles
+        .ok_or_else(|| Error::usage("churn: missing --cycles N"))?;
+    let peers = opts.peers.unwrap_or(32);
+    if !(1..=CHURN_MAX_PEERS).contains(&peers) {
+        return Err(Error::usage(format!(
+            "churn: --peers must be 1..={CHURN_MAX_PEERS}, not {peers}"
+        )));
+    }
+    if let Some(p) = opts.lport_base {
+        let last = u32::from(p) + peers - 1;
+        if p == 0 || last > u32::from(u16::MAX) {
+            return Err(Error::usage(format!(
+                "churn: --lport-base {p} with --peers {peers}: ports {p}..={last} \
+                 must be within 1..=65535"
+            )));
+        }
+    }
+    let remote = opts.remote.unwrap_or(CHURN_REMOTE);
+    if remote.port() > u16::MAX - 3 {
+        return Err(Error::usage(
+            "churn: the --remote port must leave room for +3 (at most 65532)",
+        ));
+    }
+    Ok(ChurnArgs {
+        dev,
+        cycles,
+        seed: opts.seed,
+        peers,
+        lport_base: opts.lport_base,
+        remote,
+        tcp_remote: opts.tcp_remote,
+        vpn_prefix: opts.vpn_prefix.unwrap_or([10, 77]),
+        report: opts.report,
+    })
 }
 
 /// Parses the arguments after the program name.
@@ -712,6 +868,23 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Command> {
                 count: opts.count,
                 timeout: opts.timeout,
             }
+        }
+        "churn" => {
+            opts.check(
+                cmd,
+                &[
+                    "--ifindex",
+                    "--cycles",
+                    "--seed",
+                    "--peers",
+                    "--lport-base",
+                    "--remote",
+                    "--tcp-remote",
+                    "--vpn-prefix",
+                    "--report",
+                ],
+            )?;
+            Command::Churn(churn_args(&opts, a.dev(&opts)?)?)
         }
         _ => return Err(Error::usage(format!("unknown command '{cmd}'"))),
     };
@@ -1147,6 +1320,73 @@ mod tests {
         assert!(p("listen_mcast --timeout -1").is_err());
         assert!(p("listen_mcast --timeout nan").is_err());
         assert!(p("listen_mcast extra").is_err());
+    }
+
+    #[test]
+    fn churn_arguments() {
+        assert_eq!(
+            p("churn tun0 --cycles 10").unwrap(),
+            Command::Churn(ChurnArgs {
+                dev: name("tun0"),
+                cycles: 10,
+                seed: None,
+                peers: 32,
+                lport_base: None,
+                remote: "10.10.0.2:1194".parse().unwrap(),
+                tcp_remote: None,
+                vpn_prefix: [10, 77],
+                report: None,
+            })
+        );
+        let Command::Churn(a) = p("churn --cycles=5000 tun0 --seed 42 --peers 8 \
+             --lport-base 20000 --remote 10.10.0.9 --tcp-remote 10.10.0.2:1195 \
+             --vpn-prefix 172.31 --report 2.5")
+        .unwrap() else {
+            panic!("not churn");
+        };
+        assert_eq!((a.cycles, a.seed, a.peers), (5000, Some(42), 8));
+        assert_eq!(a.lport_base, Some(20000));
+        assert_eq!(a.remote, "10.10.0.9:1194".parse().unwrap());
+        assert_eq!(a.tcp_remote, Some("10.10.0.2:1195".parse().unwrap()));
+        assert_eq!(a.vpn_prefix, [172, 31]);
+        assert_eq!(a.report, Some(Duration::from_millis(2500)));
+        let Command::Churn(a) =
+            p("churn --ifindex 9 --cycles 0 --remote [fd00::2]:51820 --peers 4096").unwrap()
+        else {
+            panic!("not churn");
+        };
+        assert_eq!(a.dev, Device::Index(9));
+        assert_eq!(a.remote, "[fd00::2]:51820".parse().unwrap());
+        assert_eq!((a.cycles, a.peers), (0, 4096));
+
+        let err = |line: &str| p(line).unwrap_err().to_string();
+        assert!(err("churn tun0").contains("missing --cycles"));
+        assert!(err("churn --cycles 1").contains("missing <ifname>"));
+        assert!(err("churn tun0 --cycles 1 --peers 0").contains("1..=4096"));
+        assert!(err("churn tun0 --cycles 1 --peers 4097").contains("1..=4096"));
+        assert!(err("churn tun0 --cycles 1 --lport-base 0").contains("--lport-base"));
+        assert!(err("churn tun0 --cycles 1 --peers 2 --lport-base 65535")
+            .contains("ports 65535..=65536"));
+        assert!(p("churn tun0 --cycles 1 --peers 2 --lport-base 65534").is_ok());
+        assert!(err("churn tun0 --cycles 1 --remote 10.0.0.1:65533").contains("65532"));
+        assert!(err("churn tun0 --cycles 1 --tcp-remote 10.0.0.1").contains("--tcp-remote"));
+        assert!(err("churn tun0 --cycles 1 --tcp-remote 10.0.0.1:0").contains("non-zero"));
+        for bad in [
+            "10", "10.77.1", "10.", ".77", "256.1", "a.b", "+1.2", "1.-2",
+        ] {
+            assert!(
+                p(&format!("churn tun0 --cycles 1 --vpn-prefix={bad}")).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(err("churn tun0 --cycles 1 --report 0").contains("more than 0"));
+        assert!(p("churn tun0 --cycles -1").is_err());
+        assert!(p("churn tun0 --cycles 1 --seed x").is_err());
+        assert!(p("churn tun0 --cycles 1 extra").is_err());
+        assert!(p("churn tun0 --cycles 1 --hold").is_err());
+        // Only churn takes them.
+        assert!(err("get_peer tun0 --cycles 1").contains("does not take --cycles"));
+        assert!(p("new_peer tun0 1 1 10.0.0.1 1 --remote 10.0.0.2").is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::{
 use ovpn_dco_proto::uapi;
 
 use crate::{
+    churn,
     cli::{self, Command, Device, NewKeyArgs, NewMultiPeerArgs, NewPeerArgs, TcpMode, USAGE},
     error::{Error, Result},
     genl::{self, Family, Ovpn, OvpnMsg},
@@ -47,6 +48,7 @@ pub fn run(cmd: Command) -> Result<i32> {
             simple(&dev, |i| genl::del_key(i, peer_id, slot))?
         }
         Command::ListenMcast { count, timeout } => return listen_mcast(count, timeout),
+        Command::Churn(args) => return churn::run(&args, ifindex(&args.dev)?),
     }
     Ok(0)
 }

@@ -80,6 +80,12 @@ impl KeyBlob {
         Ok(KeyBlob(blob))
     }
 
+    /// The blob of the 256 bytes `bytes`, as a key file would hold them
+    /// (for key material made in memory).
+    pub fn from_bytes(bytes: [u8; KEY_BLOB_LEN]) -> Self {
+        KeyBlob(bytes)
+    }
+
     /// Reads and parses a key file.
     pub fn read(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)

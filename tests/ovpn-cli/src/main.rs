@@ -9,6 +9,7 @@
 //! and the errno becomes the exit status, so that test scripts can assert
 //! on both.  See `USAGE` in the `cli` module for the commands.
 
+mod churn;
 mod cli;
 mod commands;
 mod error;
