@@ -111,7 +111,8 @@ step "VM scenarios"
 # asynchronous AEAD under a flood of forged packets, a hostile holder of
 # a TCP peer's descriptor, an empty write, sockets closed by a killed
 # OpenVPN and the namespace deleted after it, a UDP socket's
-# encapsulation reset by a descriptor holder),
+# encapsulation reset by a descriptor holder), control-plane churn on an
+# MP server while a client's traffic flows,
 # netns-test.sh's P2P tunnel over UDP and over TCP (-t), its MP server
 # with three clients and its MP server over TCP on IPv6 transport, and
 # OpenVPN 2.6: servers with DCO clients (UDP, AES-128 and AES-256-GCM,
@@ -141,7 +142,8 @@ if [ "${OVPN_VM_FULL:-0}" != 1 ] && [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 		tcp-ping-counts tcp-ipv6-transport tcp-control-frames tcp-bad-frame
 		tcp-remote-close tcp-socket-restored
 		dp-routing-loop dp-local-ip-gone dp-async-crypto tcp-fd-attack tcp-empty-write
-		tcp-routing-loop socket-close-ends-peers netns-del-after-kill udp-encap-reset"
+		tcp-routing-loop socket-close-ends-peers netns-del-after-kill udp-encap-reset
+		mp-churn"
 	# The TCP transport's bulk transfer (no stall), the peer dump, MP's
 	# reverse path and undefined peer id are in files only the second
 	# guest runs (t-tcp, t-peers, t-mp); t-netns.sh's share is split.

@@ -183,10 +183,39 @@ t_mp_undef_peer_id() {
 		5.5.5.2 5.5.5.1 1194 10.10.1.1 1194 --expect-reply
 }
 
+# Issue 19, churn under traffic: while a real client pings the server,
+# one process churns 64 other peers of the server's device (seeded):
+# peers added and deleted, keys installed, swapped and deleted, keepalive
+# set and expiring, sockets closed, invalid requests.  Every reply must be
+# the expected one, the client loses no ping, and the file's unload and
+# leak scan follow as for any scenario.
+t_mp_churn() {
+	printf '%s\n' "1 10.10.1.2 1194 5.5.5.2" >/tmp/mp.peers
+	new_key_file
+	ip netns add srv || return 1
+	add_client 1 10.10.1.1 || return 1
+	setup_srv /tmp/mp.peers || return 1
+	ip netns exec c1 ping -c 2 -W 2 5.5.5.1 >/dev/null || return 1
+	ip netns exec c1 ping -i 0.2 -c 250 -W 3 5.5.5.1 >/tmp/churn.ping 2>&1 &
+	local ping=$! out rc
+	out=$(ip netns exec srv "$CLI" churn tun0 --cycles "${CHURN_CYCLES:-5000}" --seed 19 \
+		--peers 64 --remote 10.10.1.99 --report 15 2>/tmp/churn.err)
+	rc=$?
+	echo "$out"
+	grep -v "^churn: progress" /tmp/churn.err | tail -n 20
+	grep "^churn: progress" /tmp/churn.err | tail -n 2
+	wait $ping
+	tail -n 2 /tmp/churn.ping
+	check "churn met only expected replies" '[ "$rc" = 0 ] && grep -q "failures=0 " <<<"$out "' || return 1
+	check "the client lost no ping" 'grep -q " 0% packet loss" /tmp/churn.ping' || return 1
+	check "the client's peer is unharmed" 'ip netns exec srv "$CLI" get_peer tun0 1 | grep -q "vpn_rx_packets=[1-9]"'
+}
+
 scenario mp-routing t_mp_routing
 scenario mp-dual-stack t_mp_dual_stack
 scenario mp-float t_mp_float
 scenario mp-float-ipv6 t_mp_float_ipv6
 scenario mp-reverse-path t_mp_reverse_path
 scenario mp-undef-peer-id t_mp_undef_peer_id
+scenario mp-churn t_mp_churn
 finish
