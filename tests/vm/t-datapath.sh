@@ -426,8 +426,8 @@ t_async_crypto() {
 	$PY "$REPO/tests/vm/cryptd.py" add || return 1
 	_async_crypto
 	local rc=$?
-	# The devices first: their peers hold the keys, and the sockets
-	# (whose files the peers hold) keep the namespaces alive.
+	# The devices first: their peers hold the keys, which must go before
+	# cryptd's instances can.
 	ip -n peer0 link del tun0 2>/dev/null
 	ip -n peer1 link del tun0 2>/dev/null
 	cleanup_all
@@ -453,7 +453,13 @@ _async_crypto() {
 	s1=$(softnet_drops)
 	echo "$out; rx_drop_bad_auth +$((b1 - b0)), rx_drop_backlog +$((k1 - k0)); dropped before the tunnel (softnet) +$((s1 - s0)); $(tail -n 2 /tmp/dp.ping | head -n 1)"
 	# (The stack itself may drop some on the veth, before the device.)
-	check "every forged packet that arrived dropped and counted" '[ $((b1 - b0 + k1 - k0 + s1 - s0)) = ${out#sent } ]' || return 1
+	# A real ping reply that finds the engine full is refused and counted
+	# too: the count may exceed the forged packets by the pings lost.
+	local sent=${out#sent } drops lost
+	drops=$((b1 - b0 + k1 - k0 + s1 - s0))
+	lost=$(sed -n 's/^\([0-9]*\) packets transmitted, \([0-9]*\) received.*/\1 - \2/p' /tmp/dp.ping)
+	lost=$((${lost:-0}))
+	check "every forged packet that arrived dropped and counted" '[ $drops -ge $sent ] && [ $drops -le $((sent + lost)) ]' || return 1
 	# cryptd queues 16 requests per CPU in the test VM (run.sh): the
 	# flood overruns it, and the overflow is refused, not backlogged.
 	check "the full engine refused requests" '[ $((k1 - k0)) -gt 0 ]' || return 1
