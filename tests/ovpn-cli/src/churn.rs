@@ -998,6 +998,15 @@ impl<K: Kernel> Churn<'_, K> {
         }
     }
 
+    /// A UDP socket for new peer `id` (see `udp_sock`), a remote for it,
+    /// and the socket's descriptor and local port.
+    fn udp_target(&mut self, action: &str, id: u32) -> Option<(SockId, SocketAddr, RawFd, u16)> {
+        let s = self.udp_sock(action, id)?;
+        let remote = self.udp_remote();
+        let t = &self.transports[&s];
+        Some((s, remote, t.fd(), t.local_port()))
+    }
+
     /// The remote of a new UDP peer: `--remote` with 0..3 added to its
     /// port.
     fn udp_remote(&mut self) -> SocketAddr {
@@ -1033,13 +1042,8 @@ impl<K: Kernel> Churn<'_, K> {
                 return;
             }
         }
-        let Some(s) = self.udp_sock("new_peer", id) else {
+        let Some((s, remote, fd, lport)) = self.udp_target("new_peer", id) else {
             return;
-        };
-        let remote = self.udp_remote();
-        let (fd, lport) = {
-            let t = &self.transports[&s];
-            (t.fd(), t.local_port())
         };
         self.n.adds += 1;
         let r = self.send(self.new_peer_req(id, remote, fd));
@@ -1478,13 +1482,8 @@ impl<K: Kernel> Churn<'_, K> {
         let Some(id) = self.model.pick_peer(&mut self.rng) else {
             return;
         };
-        let Some(s) = self.udp_sock("invalid new_peer", id) else {
+        let Some((s, remote, fd, lport)) = self.udp_target("invalid new_peer", id) else {
             return;
-        };
-        let remote = self.udp_remote();
-        let (fd, lport) = {
-            let t = &self.transports[&s];
-            (t.fd(), t.local_port())
         };
         let may_vanish = self.model.peer(id).is_some_and(|p| p.may_vanish);
         self.n.invalid += 1;
