@@ -21,6 +21,7 @@ mod peer;
 mod proto;
 mod rx;
 mod stats;
+mod tcp;
 mod transport;
 mod tx;
 

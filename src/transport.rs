@@ -7,7 +7,6 @@
 
 use crate::abstractions::rtnl::driver_data;
 use crate::abstractions::skb::SkBuff;
-use crate::abstractions::tcp::{TcpFailure, TcpHandler, TcpSock};
 use crate::abstractions::udp::{UdpRecv, UdpSock};
 use crate::netdev::{Mode, OvpnLink};
 use crate::peer::{self, Peer, PeerSock};
@@ -16,6 +15,7 @@ use crate::proto::uapi;
 use crate::proto::wire::{self, DataV2Header, DATA_V2_HEADER_LEN, PEER_ID_UNDEF};
 use crate::rx::rx_packet;
 use crate::stats::{dropped, Reason};
+use crate::tcp::{TcpFailure, TcpSock};
 use kernel::prelude::*;
 use kernel::sync::rcu;
 use kernel::sync::Arc;
@@ -86,28 +86,21 @@ impl UdpRecv for OvpnUdp {
     }
 }
 
-/// What the driver does with the TCP connections of its peers.
-pub(crate) static TCP_HANDLER: TcpHandler = TcpHandler {
-    recv: tcp_recv,
-    failed: tcp_failed,
-    closing: tcp_closing,
-};
-
 /// The peer a TCP connection carries, if it is still the device's.
 fn tcp_peer(sock: &TcpSock) -> Option<Arc<Peer>> {
-    let ovpn = driver_data::<OvpnLink>(sock.dev())?;
+    let ovpn = driver_data::<OvpnLink>(sock.user().dev())?;
     let g = rcu::read_lock();
     let peer = match ovpn.mode() {
         Mode::P2p => ovpn.tables().p2p(&g),
-        Mode::Mp => ovpn.tables().by_id(sock.peer_id(), &g),
+        Mode::Mp => ovpn.tables().by_id(sock.user().peer_id(), &g),
     };
     peer.filter(|p| p.sock().is_tcp(sock)).cloned()
 }
 
 /// A frame arrived on a peer's TCP connection: data packets are the
 /// kernel's, everything else goes to userspace.
-fn tcp_recv(sock: &TcpSock, mut skb: SkBuff) -> Option<SkBuff> {
-    let dev = sock.dev();
+pub(crate) fn tcp_recv(sock: &TcpSock, mut skb: SkBuff) -> Option<SkBuff> {
+    let dev = sock.user().dev();
     if !skb.may_pull(DATA_V2_HEADER_LEN) {
         // Frames hold at least that much: no memory.
         dropped(dev, Reason::RxMalformed);
@@ -133,7 +126,7 @@ fn tcp_recv(sock: &TcpSock, mut skb: SkBuff) -> Option<SkBuff> {
 
 /// A peer's TCP connection failed or ended: the peer goes, from process
 /// context, and userspace is told why.
-fn tcp_failed(sock: &TcpSock, why: TcpFailure) {
+pub(crate) fn tcp_failed(sock: &TcpSock, why: TcpFailure) {
     let reason = match why {
         TcpFailure::Closed => uapi::OVPN_DEL_PEER_REASON_TRANSPORT_DISCONNECT,
         TcpFailure::Framing | TcpFailure::Send => uapi::OVPN_DEL_PEER_REASON_TRANSPORT_ERROR,
@@ -153,13 +146,13 @@ fn tcp_failed(sock: &TcpSock, why: TcpFailure) {
 /// Userspace closed a peer's TCP socket: the peer goes now, and with it
 /// the takeover (under the peer mutex, which also waits out a removal
 /// already under way).
-fn tcp_closing(sock: &Arc<TcpSock>) {
-    let dev = sock.dev();
+pub(crate) fn tcp_closing(sock: &Arc<TcpSock>) {
+    let dev = sock.user().dev();
     let Some(ovpn) = driver_data::<OvpnLink>(dev) else {
         return;
     };
     let mut set = ovpn.peers().lock();
-    let removed = match set.get(sock.peer_id()) {
+    let removed = match set.get(sock.user().peer_id()) {
         Some(p) if p.sock().is_tcp(sock) => set.remove(ovpn.tables(), p.id()),
         _ => None,
     };

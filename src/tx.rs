@@ -23,7 +23,7 @@ use kernel::sync::Arc;
 pub(crate) fn xmit(dev: &NetDevice, ovpn: &Ovpn, mut skb: SkBuff) {
     // A segment of one of the device's TCP tunnels, routed into the
     // device itself.
-    if crate::abstractions::tcp::is_own_outer_segment(&skb, dev) {
+    if crate::tcp::is_own_outer_segment(&skb, dev) {
         dropped(dev, Reason::TxLoop);
         return;
     }
@@ -199,7 +199,7 @@ impl AeadJob for TxJob {
             PeerSock::Tcp(ts) => {
                 // Framed and sent at once, or queued for the socket's
                 // owner or its work when it is busy or full; in order.
-                match ts.send(skb) {
+                match crate::tcp::send(ts, skb) {
                     Ok(()) => {
                         dev.stats_tx_add(len);
                         count(&peer.stats.link_tx_bytes, &peer.stats.link_tx_packets, len);

@@ -1,461 +1,710 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! TCP sockets that carry a tunnel: OpenVPN's length-prefixed frames on a
-//! connection userspace passed in.  The kernel's stream parser cuts the
-//! stream into frames; the driver takes the data frames, and every other
-//! frame goes back to userspace on the same socket, prefix included, as a
-//! byte stream.  What the driver sends and what userspace writes go out
-//! whole, one frame after the other, never interleaved.
+//! TCP connections taken over by the module: a connection userspace
+//! passed in is bound to a stream parser, and what arrives, what userspace
+//! reads and writes, and the socket's events go to a [`TcpUser`], the
+//! driver code that gives the stream its meaning.  This layer knows no
+//! protocol: it owns the takeover, the locking and the kernel's calls in.
 //!
 //! Taking the socket over replaces its data-ready, write-space,
 //! state-change and error-report callbacks and five operations of its
 //! proto (`recvmsg`, `sendmsg`, `sock_is_readable`, `release_cb`, and
-//! `close`, which lets the driver end the tunnel and give the socket back
+//! `close`, which lets the user end the tunnel and give the socket back
 //! before TCP closes it); the C side also refuses `disconnect` and a ULP
 //! while the socket is taken over.  Giving it back restores them all, so
 //! that it is a plain TCP socket again.
 //!
-//! The driver's frames go out from the context that produced them
-//! (transmit or crypto completion) when no process owns the socket, under
-//! its spinlock as TCP's own receive path does; when one does, they wait
-//! in a queue that the owner's `release_sock` sends (`release_cb`).  A
-//! socket without room sends the rest from a work item once TCP reports
-//! room again.
+//! The user reaches the socket only through a [`Locked`] token, which
+//! exists only while this layer holds the socket's lock and the socket is
+//! taken over; the per-socket state it needs under that lock lives in
+//! [`TcpUser::Locked`], reachable only through the token.
 
 use super::bindings;
-use super::netdev::{with_bh_disabled, NetDevice};
+use super::netdev::with_bh_disabled;
 use super::rcu::GpCookie;
-use super::skb::{SkBuff, SkbQueue};
+use super::skb::SkBuff;
 use super::socket::SockRef;
 use super::wq;
-use crate::proto::tcp as framing;
+use core::any::TypeId;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
-use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use core::marker::PhantomData;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::ffi::{c_int, c_long};
 use kernel::prelude::*;
-use kernel::sync::aref::ARef;
 use kernel::sync::rcu;
 use kernel::sync::{Arc, ArcBorrow};
 use kernel::types::Opaque;
 use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
-/// Frames waiting in one direction (to the socket, or to userspace) at
-/// most; more are dropped.
-const QUEUE_MAX: usize = 1024;
-
-/// Frames from userspace (OpenVPN's control channel) waiting for the
-/// socket at most; beyond that its writes get `EAGAIN`.
-const CTL_QUEUE_MAX: usize = 64;
-
-/// Times in a row the work item requeues itself when TCP found no memory
-/// even with sleeping allocations; after that, the next frame sent (a
-/// packet, or at the latest a keepalive ping) retries.
-const NOMEM_RETRIES: u32 = 8;
-
-/// Why a connection ends.
+/// How the stream of a connection ended, as seen by its socket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TcpFailure {
-    /// The stream does not hold OpenVPN frames.
-    Framing,
-    /// Sending failed.
-    Send,
-    /// The remote closed or reset the connection.
+pub(crate) enum Ended {
+    /// The remote closed or reset the connection, or it failed.
     Closed,
+    /// The stream does not parse ([`TcpUser::msg_len`] refused it).
+    Framing,
 }
 
-/// What the driver does with a tunnel's TCP socket.
-pub(crate) struct TcpHandler {
-    /// A frame arrived (its length prefix removed).  Returning it hands it
-    /// to userspace.  Runs with BHs disabled.
-    pub(crate) recv: fn(&TcpSock, SkBuff) -> Option<SkBuff>,
-    /// The connection failed or ended.  Called once per socket, in any
-    /// context (softirq included).
-    pub(crate) failed: fn(&TcpSock, TcpFailure),
-    /// Userspace is closing the socket (its last descriptor): the tunnel
-    /// must be given back before this returns, or TCP's close runs with
-    /// the module's hooks in place.  Process context, socket unlocked.
-    pub(crate) closing: fn(&Arc<TcpSock>),
-}
-
-/// How far a push got.
-enum Pushed {
-    /// Everything queued went out.
-    Done,
-    /// The socket is full; its write-space callback resumes.
-    Full,
-    /// TCP could not allocate memory although the socket had room.
-    NoMemory,
-    /// The socket is being given back: nothing is sent any more (what is
-    /// queued goes with it).
-    Detached,
-}
-
-/// The frame being sent, and how many of its bytes went out.
-struct Partial {
-    skb: Option<SkBuff>,
-    sent: usize,
-}
-
-/// A TCP socket serving one peer of a device.
+/// The driver side of a taken-over connection.
 ///
-/// # Invariants
-///
-/// - `partial` is only accessed with the socket locked: owned by the
-///   caller (`lock_sock`, or the owner's `release_cb`), or not owned with
-///   its spinlock held (`ovpn_compat_tcp_lock_unowned`); the two exclude
-///   each other.
-/// - `strp` and `saved` are initialised while the socket is attached
-///   (`attached`), which only [`TcpTunnel`] changes.
-#[pin_data]
-pub(crate) struct TcpSock {
-    sock: SockRef,
-    dev: ARef<NetDevice>,
-    peer_id: u32,
-    handler: &'static TcpHandler,
-    #[pin]
-    strp: Opaque<bindings::strparser>,
-    #[pin]
-    saved: Opaque<bindings::ovpn_compat_tcp_saved>,
-    /// Frames for userspace.
-    #[pin]
-    user_q: SkbQueue,
-    /// Bytes in `user_q`: at most the socket's receive buffer, as if TCP
-    /// held them (the remote chooses them).
-    user_bytes: AtomicUsize,
-    /// Frames for the socket.
-    #[pin]
-    tx_q: SkbQueue,
-    /// Frames userspace wrote, for the socket: they go before `tx_q`'s,
-    /// after a half-sent frame.
-    #[pin]
-    ctl_q: SkbQueue,
-    partial: UnsafeCell<Partial>,
-    attached: AtomicBool,
-    failed: AtomicBool,
-    /// Set when the socket had no room for what is pending.
-    blocked: AtomicBool,
-    /// The work item's requeues in a row for want of memory.
-    nomem_retries: AtomicU32,
-    #[pin]
-    tx_work: Work<TcpSock>,
+/// Every hook gets the connection; none may block unless it says so.
+pub(crate) trait TcpUser: Sized + Send + Sync + 'static {
+    /// State that only the holder of the socket's lock touches (through
+    /// [`Locked::state`]); reset to its default when the socket is given
+    /// back.
+    type Locked: Default + Send;
+
+    /// Bytes at the start of a message that tell its length.
+    const HEADER_LEN: usize;
+
+    /// The length of the message (header included) that starts with
+    /// `head`: `HEADER_LEN` bytes, or fewer when no more arrived yet (0
+    /// then asks for more).  An error breaks the stream
+    /// ([`Ended::Framing`]).
+    fn msg_len(head: &[u8]) -> Result<usize>;
+
+    /// A whole message arrived (header included).  BHs disabled.
+    fn recv(conn: &TcpConn<Self>, skb: SkBuff);
+
+    /// The socket has room again (the socket's own callback ran already).
+    /// Any context.
+    fn write_space(conn: &TcpConn<Self>);
+
+    /// The stream ended.  May come more than once; any context.
+    fn ended(conn: &TcpConn<Self>, why: Ended);
+
+    /// Userspace closes the socket (its last descriptor): the tunnel must
+    /// be given back before this returns, or TCP's close runs with this
+    /// layer's hooks in place.  Process context, socket not locked.
+    fn closing(conn: &Arc<TcpConn<Self>>);
+
+    /// Userspace reads up to `len` bytes (`peek`: without consuming).
+    /// Process context, the socket locked by the reader.
+    fn recvmsg(
+        conn: &TcpConn<Self>,
+        locked: &mut ProcessLocked<'_, Self>,
+        msg: &mut UserMsg<'_>,
+        len: usize,
+        peek: bool,
+    ) -> Result<usize>;
+
+    /// Userspace writes `len` bytes.  Process context, the socket locked
+    /// by the writer.
+    fn sendmsg(
+        conn: &TcpConn<Self>,
+        locked: &mut ProcessLocked<'_, Self>,
+        msg: &mut UserMsg<'_>,
+        len: usize,
+    ) -> Result<usize>;
+
+    /// Whether a read would find data (for `poll`).  Any context.
+    fn readable(conn: &TcpConn<Self>) -> bool;
+
+    /// The process that owned the socket releases it (`release_sock`):
+    /// what waited for the lock may go now.  BHs disabled.
+    fn released(conn: &TcpConn<Self>, locked: &mut Locked<'_, Self>);
+
+    /// The work queued by [`TcpConn::queue_work`].  Process context.
+    fn work(conn: &Arc<TcpConn<Self>>);
+
+    /// The socket was given back: drop what waits for it or for
+    /// userspace.  Process context.
+    fn given_back(conn: &TcpConn<Self>, state: &mut Self::Locked);
 }
 
-// SAFETY: the queues have their own locks, `partial` is used with the
-// socket locked only, the stream parser and saved callbacks are used by the
-// C side under the socket's locks; the rest is immutable or atomic.
-unsafe impl Send for TcpSock {}
-// SAFETY: as for `Send`.
-unsafe impl Sync for TcpSock {}
-
-impl_has_work! {
-    impl HasWork<Self> for TcpSock { self.tx_work }
+/// The type-erased entry points of a [`TcpUser`], for the socket's
+/// callbacks (which are not generic, so that the C side can recognise
+/// them by address).  The unsafe ones are the shims of [`VtOf`], whose
+/// contracts they carry.
+struct Vt {
+    type_id: fn() -> TypeId,
+    header_len: usize,
+    msg_len: fn(&[u8]) -> Result<usize>,
+    recv: unsafe fn(&Core, SkBuff),
+    write_space: unsafe fn(&Core),
+    ended: unsafe fn(&Core, Ended),
+    closing: unsafe fn(*const Core, rcu::Guard),
+    recvmsg: unsafe fn(&Core, *mut bindings::msghdr, usize, bool) -> c_int,
+    sendmsg: unsafe fn(&Core, *mut bindings::msghdr, usize) -> c_int,
+    readable: unsafe fn(&Core) -> bool,
+    released: unsafe fn(&Core),
 }
 
-impl WorkItem for TcpSock {
-    type Pointer = Arc<TcpSock>;
+/// The vtable of `T`.
+struct VtOf<T>(PhantomData<T>);
 
-    fn run(this: Arc<TcpSock>) {
-        let sk = this.sock.sk();
-        // SAFETY: the sock is live while `this` holds it.
-        unsafe { bindings::ovpn_compat_lock_sock(sk) };
-        let r = if this.attached.load(Ordering::Relaxed) {
-            // Process context: TCP may sleep for memory here, so that a
-            // send that failed for want of atomic memory goes through.
-            // SAFETY: the socket is locked by this process and attached,
-            // which covers `sleeping` and `push_locked` alike.
-            unsafe { this.sleeping(|| this.push_locked()) }
-        } else {
-            Ok(Pushed::Detached)
-        };
-        // SAFETY: locked above.
-        unsafe { bindings::release_sock(sk) };
-        match r {
-            Err(_) => this.fail(TcpFailure::Send),
-            Ok(Pushed::NoMemory) => {
-                if this.nomem_retries.fetch_add(1, Ordering::Relaxed) < NOMEM_RETRIES {
-                    this.kick();
-                }
-            }
-            Ok(_) => this.nomem_retries.store(0, Ordering::Relaxed),
-        }
+/// The longest header [`TcpUser::HEADER_LEN`] may ask for.
+const MAX_HEADER_LEN: usize = 8;
+
+impl<T: TcpUser> VtOf<T> {
+    const VT: Vt = {
+        assert!(T::HEADER_LEN <= MAX_HEADER_LEN);
+        Self::TABLE
+    };
+
+    const TABLE: Vt = Vt {
+        type_id: TypeId::of::<T>,
+        header_len: T::HEADER_LEN,
+        msg_len: T::msg_len,
+        recv: Self::recv,
+        write_space: Self::write_space,
+        ended: Self::ended,
+        closing: Self::closing,
+        recvmsg: Self::recvmsg,
+        sendmsg: Self::sendmsg,
+        readable: Self::readable,
+        released: Self::released,
+    };
+
+    /// # Safety
+    ///
+    /// `core` must be the `core` of a `TcpConn<T>`.
+    unsafe fn conn(core: &Core) -> &TcpConn<T> {
+        // SAFETY: per the contract; `core` is the first field of the
+        // `repr(C)` `TcpConn<T>`, so the pointers are equal.
+        unsafe { &*core::ptr::from_ref(core).cast::<TcpConn<T>>() }
+    }
+
+    /// # Safety
+    ///
+    /// `core` must be that of an attached `TcpConn<T>`, alive for the
+    /// call (so for every shim below).
+    unsafe fn recv(core: &Core, skb: SkBuff) {
+        // SAFETY: the vtable of `T` is only in `TcpConn<T>`s.
+        T::recv(unsafe { Self::conn(core) }, skb)
+    }
+
+    /// # Safety
+    ///
+    /// As for `recv`.
+    unsafe fn write_space(core: &Core) {
+        // SAFETY: as for `recv`.
+        T::write_space(unsafe { Self::conn(core) })
+    }
+
+    /// # Safety
+    ///
+    /// As for `recv`.
+    unsafe fn ended(core: &Core, why: Ended) {
+        // SAFETY: as for `recv`.
+        T::ended(unsafe { Self::conn(core) }, why)
+    }
+
+    /// # Safety
+    ///
+    /// As for `recv`, `core` found during `g`'s section; process context,
+    /// the socket not locked.
+    unsafe fn closing(core: *const Core, g: rcu::Guard) {
+        // SAFETY: as for `recv`; valid during the guard's section, which
+        // the reference taken here outlives.
+        let conn = unsafe { Self::conn(&*core) }.arc();
+        drop(g);
+        T::closing(&conn)
+    }
+
+    /// # Safety
+    ///
+    /// As for `recv`, the socket locked by the calling process, which
+    /// unlocks it afterwards; `msg` the caller's.
+    unsafe fn recvmsg(core: &Core, msg: *mut bindings::msghdr, len: usize, peek: bool) -> c_int {
+        // SAFETY: as for `recv`.
+        let conn = unsafe { Self::conn(core) };
+        // INVARIANT: the caller locked the socket, which is attached, and
+        // unlocks it after we return.
+        let mut locked = ProcessLocked(Locked::new(conn, Hold::Caller));
+        // SAFETY: the caller's message, for this call.
+        let mut msg = unsafe { UserMsg::new(msg) };
+        to_ret(T::recvmsg(conn, &mut locked, &mut msg, len, peek))
+    }
+
+    /// # Safety
+    ///
+    /// As for `recvmsg`.
+    unsafe fn sendmsg(core: &Core, msg: *mut bindings::msghdr, len: usize) -> c_int {
+        // SAFETY: as for `recv`.
+        let conn = unsafe { Self::conn(core) };
+        // INVARIANT: as in `recvmsg`.
+        let mut locked = ProcessLocked(Locked::new(conn, Hold::Caller));
+        // SAFETY: the caller's message, for this call.
+        let mut msg = unsafe { UserMsg::new(msg) };
+        to_ret(T::sendmsg(conn, &mut locked, &mut msg, len))
+    }
+
+    /// # Safety
+    ///
+    /// As for `recv`.
+    unsafe fn readable(core: &Core) -> bool {
+        // SAFETY: as for `recv`.
+        T::readable(unsafe { Self::conn(core) })
+    }
+
+    /// # Safety
+    ///
+    /// As for `recv`, the socket owned by a process releasing it, whose
+    /// spinlock the caller holds.
+    unsafe fn released(core: &Core) {
+        // SAFETY: as for `recv`.
+        let conn = unsafe { Self::conn(core) };
+        // INVARIANT: the releasing process still owns the socket and the
+        // caller holds its spinlock; `release_sock` unlocks after us.
+        let mut locked = Locked::new(conn, Hold::Caller);
+        T::released(conn, &mut locked)
     }
 }
 
-impl TcpSock {
-    /// A TCP socket for peer `peer_id` of `dev`, not attached yet.
-    pub(crate) fn new(
-        sock: SockRef,
-        dev: ARef<NetDevice>,
-        peer_id: u32,
-        handler: &'static TcpHandler,
-    ) -> Result<Arc<Self>> {
+/// A byte count, or an errno, as the socket layer returns them.
+fn to_ret(r: Result<usize>) -> c_int {
+    match r {
+        Ok(n) => c_int::try_from(n).unwrap_or(c_int::MAX),
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// What every taken-over connection has, whatever its user.
+///
+/// # Invariants
+///
+/// `strp` and `saved` are initialised while `attached`, which only
+/// [`TcpTunnel`] sets, and clears with the socket locked.
+struct Core {
+    sock: SockRef,
+    vt: &'static Vt,
+    strp: Opaque<bindings::strparser>,
+    saved: Opaque<bindings::ovpn_compat_tcp_saved>,
+    attached: AtomicBool,
+}
+
+/// A TCP connection taken over (or to be) for a [`TcpUser`].
+///
+/// # Invariants
+///
+/// - It only exists in an `Arc` ([`TcpConn::new`]).
+/// - `core` is the first field (the socket's callbacks find the
+///   connection from it), and `core.vt` is `VtOf::<T>::VT`.
+/// - `locked` is only accessed through a [`Locked`] of this connection.
+#[repr(C)]
+#[pin_data]
+pub(crate) struct TcpConn<T: TcpUser> {
+    core: Core,
+    locked: UnsafeCell<T::Locked>,
+    #[pin]
+    work: Work<TcpConn<T>>,
+    #[pin]
+    user: T,
+}
+
+// SAFETY: `locked` is used by the lock holder only (invariant), the stream
+// parser and saved callbacks by the C side under the socket's locks; the
+// rest is `Send` and `Sync` itself, or atomic, or immutable.
+unsafe impl<T: TcpUser> Send for TcpConn<T> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: TcpUser> Sync for TcpConn<T> {}
+
+impl_has_work! {
+    impl{T: TcpUser} HasWork<Self> for TcpConn<T> { self.work }
+}
+
+impl<T: TcpUser> WorkItem for TcpConn<T> {
+    type Pointer = Arc<TcpConn<T>>;
+
+    fn run(this: Arc<TcpConn<T>>) {
+        T::work(&this);
+    }
+}
+
+impl<T: TcpUser> TcpConn<T> {
+    /// A connection on `sock` for `user`, not taken over yet.
+    pub(crate) fn new(sock: SockRef, user: impl PinInit<T, Error>) -> Result<Arc<Self>> {
         Arc::pin_init(
-            try_pin_init!(TcpSock {
-                sock,
-                dev,
-                peer_id,
-                handler,
-                strp: Opaque::uninit(),
-                saved: Opaque::uninit(),
-                user_q <- SkbQueue::new(),
-                user_bytes: AtomicUsize::new(0),
-                tx_q <- SkbQueue::new(),
-                ctl_q <- SkbQueue::new(),
-                partial: UnsafeCell::new(Partial { skb: None, sent: 0 }),
-                attached: AtomicBool::new(false),
-                failed: AtomicBool::new(false),
-                blocked: AtomicBool::new(false),
-                nomem_retries: AtomicU32::new(0),
-                tx_work <- new_work!("ovpn_dco::tcp_tx"),
+            try_pin_init!(TcpConn {
+                core: Core {
+                    sock,
+                    vt: &VtOf::<T>::VT,
+                    strp: Opaque::uninit(),
+                    saved: Opaque::uninit(),
+                    attached: AtomicBool::new(false),
+                },
+                locked: UnsafeCell::new(T::Locked::default()),
+                work <- new_work!("ovpn_dco::tcp_work"),
+                user <- user,
             }? Error),
             GFP_KERNEL,
         )
     }
 
-    /// The device the socket serves.
-    pub(crate) fn dev(&self) -> &NetDevice {
-        &self.dev
-    }
-
-    /// The id of the peer the socket carries.
-    pub(crate) fn peer_id(&self) -> u32 {
-        self.peer_id
+    /// The driver's part.
+    pub(crate) fn user(&self) -> &T {
+        &self.user
     }
 
     /// The socket.
     pub(crate) fn socket(&self) -> &SockRef {
-        &self.sock
+        &self.core.sock
     }
 
-    /// Reports the end of the connection to the driver, once.
-    fn fail(&self, why: TcpFailure) {
-        if !self.failed.swap(true, Ordering::Relaxed) {
-            (self.handler.failed)(self, why);
-        }
+    /// Whether the socket is taken over (not given back yet).
+    pub(crate) fn is_attached(&self) -> bool {
+        self.core.attached.load(Ordering::Relaxed)
     }
 
-    /// Sends `skb` (an OpenVPN packet) as one frame, now if no process
-    /// owns the socket, else when its owner releases it.  Callable from
-    /// softirq context.
-    pub(crate) fn send(self: &Arc<Self>, mut skb: SkBuff) -> Result {
-        if !self.attached.load(Ordering::Relaxed) {
-            return Err(ENOTCONN);
-        }
-        if self.tx_q.len() >= QUEUE_MAX {
-            return Err(ENOBUFS);
-        }
-        let prefix = framing::prefix(skb.len()).ok_or(EMSGSIZE)?;
-        skb.push(framing::PREFIX_LEN)?.copy_from_slice(&prefix);
-        self.tx_q.push(skb);
-        let sk = self.sock.sk();
-        // SAFETY: the sock is live while `self` holds it (`SockRef`).
-        if !unsafe { bindings::ovpn_compat_tcp_lock_unowned(sk) } {
-            // The owner's `release_sock` sends it (`release_cb`).
-            return Ok(());
-        }
-        // SAFETY: the spinlock is held and no process owns the socket,
-        // which is what `push_locked` needs.
-        let r = unsafe { self.push_locked() };
-        // SAFETY: locked above.
-        unsafe { bindings::ovpn_compat_tcp_unlock_unowned(sk) };
-        match r {
-            // Given back meanwhile; the queue is purged with it.
-            Ok(Pushed::Detached) => Err(ENOTCONN),
-            r => {
-                self.after_atomic_push(r);
-                Ok(())
-            }
-        }
+    /// An `Arc` of this connection.
+    fn arc(&self) -> Arc<Self> {
+        // SAFETY: a `TcpConn` lives only in an `Arc` (invariant), which
+        // outlives `&self`; its pointer is the one `Arc::into_raw` gives.
+        let b = unsafe { ArcBorrow::from_raw(self) };
+        b.into()
     }
 
-    /// Deals with the outcome of a push from atomic context.
-    fn after_atomic_push(&self, r: Result<Pushed>) {
-        match r {
-            Err(_) => self.fail(TcpFailure::Send),
-            Ok(pushed) => self.kick_if_no_memory(&pushed),
-        }
-    }
-
-    /// Hands a push that ran out of memory to the work, which retries
-    /// allowed to sleep: nothing else would resume it (no write-space
-    /// callback comes for a socket with room).
-    fn kick_if_no_memory(&self, pushed: &Pushed) {
-        if matches!(pushed, Pushed::NoMemory) {
-            arc_of(self).kick();
-        }
-    }
-
-    /// Runs `f` with the socket's allocations allowed to sleep, then makes
-    /// them atomic again (as the driver's sends from softirq need).
-    ///
-    /// # Safety
-    ///
-    /// The socket must be owned by the caller (`lock_sock`), which runs in
-    /// process context, for the whole call, and not given back yet (its
-    /// `saved` set by the attach).
-    unsafe fn sleeping<R>(&self, f: impl FnOnce() -> R) -> R {
-        // SAFETY: per the contract; `saved` is set while attached.
-        unsafe { bindings::ovpn_compat_tcp_may_sleep(self.sock.sk(), self.saved.get(), true) };
-        let r = f();
-        // SAFETY: as above.
-        unsafe { bindings::ovpn_compat_tcp_may_sleep(self.sock.sk(), self.saved.get(), false) };
-        r
-    }
-
-    /// Makes the sending work run (unless it is queued already).
-    fn kick(self: &Arc<Self>) {
+    /// Makes [`TcpUser::work`] run in process context (unless it is
+    /// queued already).  Fails only when the module is going away.
+    pub(crate) fn queue_work(&self) {
         if let Some(q) = wq::queue() {
-            // Already queued: it will see the new frame.
-            let _ = q.enqueue(self.clone());
+            // Already queued: it will run after this call anyway.
+            let _ = q.enqueue(self.arc());
         }
     }
 
-    /// Sends the partly sent frame, then the queued ones, until the socket
-    /// has no more room (the write-space callback resumes then) or memory
-    /// ran out.  Sends nothing once the socket is being given back:
-    /// `attached` is cleared with the socket locked, so it is stable here.
-    ///
-    /// # Safety
-    ///
-    /// The socket must be locked (see the invariant of `partial`).
-    unsafe fn push_locked(&self) -> Result<Pushed> {
-        if !self.attached.load(Ordering::Relaxed) {
-            return Ok(Pushed::Detached);
-        }
-        let sk = self.sock.sk();
-        // SAFETY: the socket is locked, which gives exclusive access
-        // (invariant).
-        let part = unsafe { &mut *self.partial.get() };
-        self.blocked.store(false, Ordering::Relaxed);
-        loop {
-            if part.skb.is_none() {
-                let Some(next) = self.ctl_q.pop().or_else(|| self.tx_q.pop()) else {
-                    return Ok(Pushed::Done);
-                };
-                part.skb = Some(next);
-                part.sent = 0;
-            }
-            let Some(skb) = part.skb.as_ref() else {
-                return Ok(Pushed::Done);
-            };
-            let left = skb.len() - part.sent;
-            // Another frame waiting: TCP may hold this one back to fill a
-            // segment (the last frame of the batch pushes them all).
-            let more = !self.ctl_q.is_empty() || !self.tx_q.is_empty();
-            // SAFETY: the socket is locked and the skb valid; this sends
-            // `left` bytes from `sent` without blocking.
-            let r = unsafe {
-                bindings::ovpn_compat_tcp_send_frame(
-                    sk,
-                    skb.as_ptr(),
-                    part.sent as c_int,
-                    left as c_int,
-                    more,
-                )
-            };
-            if r == 0 || r == -(bindings::EAGAIN as c_int) {
-                // No room: the write-space callback resumes.  With room,
-                // TCP ran out of memory, and no callback will come.
-                self.blocked.store(true, Ordering::Relaxed);
-                // SAFETY: the socket is locked.
-                return Ok(if unsafe { bindings::ovpn_compat_tcp_has_room(sk) } {
-                    Pushed::NoMemory
-                } else {
-                    Pushed::Full
-                });
-            }
-            if r < 0 {
-                part.skb = None;
-                return Err(Error::from_errno(r));
-            }
-            part.sent += r as usize;
-            if left == 0 || part.sent >= skb.len() {
-                if let Some(done) = part.skb.take() {
-                    done.consume();
-                }
-            }
-        }
+    /// The socket's receive buffer size: what TCP would let wait for
+    /// userspace.
+    pub(crate) fn rcvbuf(&self) -> usize {
+        // SAFETY: the sock is live while `self` holds it.
+        unsafe { bindings::ovpn_compat_sk_rcvbuf(self.core.sock.sk()) }
     }
 
-    /// Hands a frame (its prefix just pulled) to userspace.
-    fn to_user(&self, mut skb: SkBuff) {
-        skb.unpull(framing::PREFIX_LEN);
-        let len = skb.len();
-        // SAFETY: the socket is live while `self` holds it.
-        let room = unsafe { bindings::ovpn_compat_sk_rcvbuf(self.sock.sk()) };
-        let queued = self.user_bytes.load(Ordering::Relaxed);
-        // One frame always fits, so that a large one is not stuck.
-        if self.user_q.len() >= QUEUE_MAX || (queued > 0 && queued + len > room) {
+    /// Wakes userspace's readers (the socket's own data-ready callback).
+    pub(crate) fn wake_readers(&self) {
+        if !self.core.attached.load(Ordering::Relaxed) {
             return;
         }
-        self.user_bytes.fetch_add(len, Ordering::Relaxed);
-        self.user_q.push(skb);
-        // SAFETY: attached, so `saved` holds the socket's own data-ready
-        // callback, which wakes the readers.
+        // SAFETY: attached, so `saved` holds the socket's own callbacks
+        // (invariant of `Core`); they live as long as the socket.
         unsafe {
-            if let Some(ready) = (*self.saved.get()).data_ready {
-                ready(self.sock.sk());
+            if let Some(ready) = (*self.core.saved.get()).data_ready {
+                ready(self.core.sock.sk());
             }
+        }
+    }
+
+    /// Locks the socket for the calling process (which may sleep; not
+    /// from a hook that has a [`Locked`] already).  `None` once it is
+    /// given back.
+    pub(crate) fn lock(&self) -> Option<ProcessLocked<'_, T>> {
+        let sk = self.core.sock.sk();
+        // SAFETY: the sock is live while `self` holds it.
+        unsafe { bindings::ovpn_compat_lock_sock(sk) };
+        // `attached` only changes with the socket locked.
+        if !self.core.attached.load(Ordering::Relaxed) {
+            // SAFETY: locked above.
+            unsafe { bindings::release_sock(sk) };
+            return None;
+        }
+        // INVARIANT: locked by this process, attached; released when the
+        // token drops.
+        Some(ProcessLocked(Locked::new(self, Hold::Process)))
+    }
+
+    /// Locks the socket from any context, if no process
+    /// owns it (its owner's release calls [`TcpUser::released`] then).
+    /// `None` also once it is given back.
+    pub(crate) fn try_lock_unowned(&self) -> Option<Locked<'_, T>> {
+        let sk = self.core.sock.sk();
+        // SAFETY: the sock is live while `self` holds it.
+        if !unsafe { bindings::ovpn_compat_tcp_lock_unowned(sk) } {
+            return None;
+        }
+        if !self.core.attached.load(Ordering::Relaxed) {
+            // SAFETY: locked above.
+            unsafe { bindings::ovpn_compat_tcp_unlock_unowned(sk) };
+            return None;
+        }
+        // INVARIANT: spinlock held, no owner, attached; unlocked when the
+        // token drops.
+        Some(Locked::new(self, Hold::Unowned))
+    }
+
+    /// The connection of a full socket, if this module took it over for a
+    /// `T`, during the read-side section of `_g`.
+    ///
+    /// # Safety
+    ///
+    /// `sk` must be a live socket.
+    unsafe fn of_sock<'a>(sk: *mut bindings::sock, g: &'a rcu::Guard) -> Option<&'a Self> {
+        // SAFETY: per the contract.
+        let core = unsafe { core_of(sk, g) }?;
+        if (core.vt.type_id)() != TypeId::of::<T>() {
+            return None;
+        }
+        // SAFETY: a `Core` with `T`'s vtable is in a `TcpConn<T>`.
+        Some(unsafe { VtOf::<T>::conn(core) })
+    }
+
+    /// The connection whose socket sent `skb`, if it is one of `T`'s.
+    pub(crate) fn of_skb<'a>(skb: &SkBuff, g: &'a rcu::Guard) -> Option<&'a Self> {
+        // SAFETY: the skb is valid.
+        let sk = unsafe { bindings::ovpn_compat_skb_full_sock(skb.as_ptr()) };
+        if sk.is_null() {
+            return None;
+        }
+        // SAFETY: the skb holds its socket, a full one.
+        unsafe { Self::of_sock(sk, g) }
+    }
+}
+
+/// Who unlocks a [`Locked`] socket.
+enum Hold {
+    /// The token: `release_sock` (socket owned by the process).
+    Process,
+    /// The token: the spinlock taken by `ovpn_compat_tcp_lock_unowned`.
+    Unowned,
+    /// Whoever called into this layer.
+    Caller,
+}
+
+/// Proof that the socket of a [`TcpConn`] is locked, and taken over.
+///
+/// # Invariants
+///
+/// While it exists, the socket of `conn` is locked (owned by a process, or
+/// its spinlock held with no owner) on this CPU's behalf, `hold` says who
+/// unlocks it, and the socket is attached.  At most one exists per
+/// connection at a time (but for one in its `drop`, whose `release_sock`
+/// may call [`TcpUser::released`] with a new one; it touches nothing
+/// after that).
+pub(crate) struct Locked<'a, T: TcpUser> {
+    conn: &'a TcpConn<T>,
+    hold: Hold,
+    _not_send: PhantomData<*mut ()>,
+}
+
+impl<'a, T: TcpUser> Locked<'a, T> {
+    /// The caller guarantees the invariant.
+    fn new(conn: &'a TcpConn<T>, hold: Hold) -> Self {
+        Self {
+            conn,
+            hold,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// The state of the lock holder.
+    pub(crate) fn state(&mut self) -> &mut T::Locked {
+        // SAFETY: the socket is locked and this is its only token
+        // (invariant): nobody else reaches `locked`.
+        unsafe { &mut *self.conn.locked.get() }
+    }
+
+    /// Sends `len` bytes of `skb` from `off` without blocking; `more`
+    /// says that more follows at once (TCP may wait to fill a segment).
+    /// The bytes sent: 0 when the socket had no room or no memory.
+    pub(crate) fn send(
+        &mut self,
+        skb: &SkBuff,
+        off: usize,
+        len: usize,
+        more: bool,
+    ) -> Result<usize> {
+        if off
+            .checked_add(len)
+            .filter(|&end| end <= skb.len())
+            .is_none()
+        {
+            return Err(EINVAL);
+        }
+        let (off, len) = (off as c_int, len as c_int);
+        // SAFETY: the socket is locked and taken over (invariant); the skb
+        // is valid and has the bytes.
+        let r = unsafe {
+            bindings::ovpn_compat_tcp_send_frame(
+                self.conn.core.sock.sk(),
+                skb.as_ptr(),
+                off,
+                len,
+                more,
+            )
+        };
+        if r == -(bindings::EAGAIN as c_int) {
+            return Ok(0);
+        }
+        if r < 0 {
+            return Err(Error::from_errno(r));
+        }
+        Ok(r as usize)
+    }
+
+    /// Whether the socket's send buffer has room.
+    pub(crate) fn has_room(&self) -> bool {
+        // SAFETY: the socket is locked.
+        unsafe { bindings::ovpn_compat_tcp_has_room(self.conn.core.sock.sk()) }
+    }
+
+    /// Takes the socket's pending error, if any.
+    pub(crate) fn take_error(&mut self) -> Result {
+        // SAFETY: the socket is locked.
+        kernel::error::to_result(unsafe {
+            bindings::ovpn_compat_sock_error(self.conn.core.sock.sk())
+        })
+    }
+
+    /// Whether the remote shut its side down (no more data comes).
+    pub(crate) fn rcv_shutdown(&self) -> bool {
+        // SAFETY: the socket is live.
+        unsafe { bindings::ovpn_compat_tcp_rcv_shutdown(self.conn.core.sock.sk()) }
+    }
+}
+
+impl<T: TcpUser> Drop for Locked<'_, T> {
+    fn drop(&mut self) {
+        let sk = self.conn.core.sock.sk();
+        match self.hold {
+            // SAFETY: locked by `lock` (invariant).
+            Hold::Process => unsafe { bindings::release_sock(sk) },
+            // SAFETY: locked by `try_lock_unowned` (invariant).
+            Hold::Unowned => unsafe { bindings::ovpn_compat_tcp_unlock_unowned(sk) },
+            Hold::Caller => {}
         }
     }
 }
 
-/// The socket's [`TcpSock`], read in the read-side section of `_g` (or
-/// with the socket locked, which keeps it attached).
+/// A [`Locked`] socket owned by the calling process, which may sleep.
+pub(crate) struct ProcessLocked<'a, T: TcpUser>(Locked<'a, T>);
+
+impl<'a, T: TcpUser> ProcessLocked<'a, T> {
+    /// Runs `f` with the socket's allocations allowed to sleep, then makes
+    /// them atomic again (as sends from softirq context need).
+    pub(crate) fn sleeping<R>(&mut self, f: impl FnOnce(&mut Self) -> R) -> R {
+        let core = &self.0.conn.core;
+        // SAFETY: owned by this process (it may sleep) and taken over, so
+        // `saved` is set (invariants).
+        unsafe { bindings::ovpn_compat_tcp_may_sleep(core.sock.sk(), core.saved.get(), true) };
+        let r = f(self);
+        let core = &self.0.conn.core;
+        // SAFETY: as above.
+        unsafe { bindings::ovpn_compat_tcp_may_sleep(core.sock.sk(), core.saved.get(), false) };
+        r
+    }
+
+    /// A new skb holding the next `len` bytes of `msg` (the socket's
+    /// allocation mode applies).
+    pub(crate) fn skb_from(&mut self, msg: &mut UserMsg<'_>, len: usize) -> Result<SkBuff> {
+        let mut err = 0;
+        // SAFETY: the socket is locked; `msg` is valid (its invariant).
+        let skb = unsafe {
+            bindings::ovpn_compat_skb_from_msg(self.0.conn.core.sock.sk(), msg.ptr, len, &mut err)
+        };
+        // SAFETY: a new skb is ours.
+        unsafe { SkBuff::from_raw(skb) }.ok_or_else(|| Error::from_errno(err))
+    }
+}
+
+impl<'a, T: TcpUser> core::ops::Deref for ProcessLocked<'a, T> {
+    type Target = Locked<'a, T>;
+
+    fn deref(&self) -> &Locked<'a, T> {
+        &self.0
+    }
+}
+
+impl<'a, T: TcpUser> core::ops::DerefMut for ProcessLocked<'a, T> {
+    fn deref_mut(&mut self) -> &mut Locked<'a, T> {
+        &mut self.0
+    }
+}
+
+/// The message of a `recvmsg` or `sendmsg` call.
+///
+/// # Invariants
+///
+/// `ptr` is the caller's valid `msghdr` for `'a`.
+pub(crate) struct UserMsg<'a> {
+    ptr: *mut bindings::msghdr,
+    _call: PhantomData<&'a mut bindings::msghdr>,
+}
+
+impl UserMsg<'_> {
+    /// # Safety
+    ///
+    /// `ptr` must be the caller's message, valid for the returned value's
+    /// life.
+    unsafe fn new(ptr: *mut bindings::msghdr) -> Self {
+        // INVARIANT: per the contract.
+        Self {
+            ptr,
+            _call: PhantomData,
+        }
+    }
+
+    /// Copies `len` bytes of `skb` from `off` to the reader.
+    pub(crate) fn copy_from(&mut self, skb: &SkBuff, off: usize, len: usize) -> Result {
+        if off
+            .checked_add(len)
+            .filter(|&end| end <= skb.len())
+            .is_none()
+        {
+            return Err(EINVAL);
+        }
+        // SAFETY: the message is valid (invariant), the skb has the bytes.
+        let r = unsafe {
+            bindings::ovpn_compat_skb_copy_to_msg(
+                skb.as_ptr(),
+                off as c_int,
+                self.ptr,
+                len as c_int,
+            )
+        };
+        kernel::error::to_result(r)
+    }
+}
+
+/// The `Core` of a socket this module took over, during the read-side
+/// section of `_g` (or while the socket is locked, which keeps it taken
+/// over).
 ///
 /// # Safety
 ///
 /// `sk` must be a live socket.  While its proto is one of the module's
-/// copies (what the C helper checks), a set user data is the [`TcpSock`]
-/// that [`TcpTunnel`] attached: listen children cannot exist (no
-/// disconnect, NOCOPY) and no ULP can be stacked while attached.
-unsafe fn sock_of<'a>(sk: *mut bindings::sock, _g: &'a rcu::Guard) -> Option<&'a TcpSock> {
+/// copies (what the C helper checks), a set user data is the
+/// [`TcpConn`] that [`TcpTunnel`] attached: listen children cannot exist
+/// (no disconnect, NOCOPY) and no ULP can be stacked while attached.
+unsafe fn core_of<'a>(sk: *mut bindings::sock, _g: &'a rcu::Guard) -> Option<&'a Core> {
     // SAFETY: per the contract; the user data of an attached socket is a
-    // `TcpSock` kept alive until a grace period after detaching, and the
-    // guard's section began before that.
+    // `TcpConn`, whose first field is its `Core`, kept alive until a grace
+    // period after detaching, and the guard's section began before that.
     unsafe {
         bindings::ovpn_compat_tcp_user_data(sk)
-            .cast::<TcpSock>()
+            .cast::<Core>()
             .as_ref()
     }
 }
 
-/// The [`TcpSock`] of a stream parser.
+/// The `Core` of a socket its caller has locked.
 ///
 /// # Safety
 ///
-/// `strp` must be the `strp` field of a live, attached [`TcpSock`]; the
-/// returned reference must not outlive the callback it is used in.
-unsafe fn sock_of_strp<'a>(strp: *mut bindings::strparser) -> &'a TcpSock {
-    let off = core::mem::offset_of!(TcpSock, strp);
-    // SAFETY: per the contract, `strp` is at offset `off` of a `TcpSock`
-    // (`Opaque` is transparent).
-    unsafe { &*strp.cast::<u8>().sub(off).cast::<TcpSock>() }
-}
-
-/// Whether `skb` is a segment of a TCP connection that carries a tunnel of
-/// `dev` (its outer packet): sent into `dev` it would loop, on the lock
-/// it is being sent under.  (A tunnel of another device may run inside
-/// `dev`'s: nested tunnels.)
-pub(crate) fn is_own_outer_segment(skb: &SkBuff, dev: &NetDevice) -> bool {
-    // SAFETY: the skb is valid.
-    let sk = unsafe { bindings::ovpn_compat_skb_full_sock(skb.as_ptr()) };
-    if sk.is_null() {
-        return false;
-    }
+/// `sk` must be live and locked by the caller; the reference must not be
+/// used after unlocking.
+unsafe fn locked_core_of<'a>(sk: *mut bindings::sock) -> Option<&'a Core> {
     let g = rcu::read_lock();
-    // SAFETY: the skb holds its socket, a full one.
-    unsafe { sock_of(sk, &g) }.is_some_and(|ts| core::ptr::eq(ts.dev(), dev))
+    // SAFETY: `sk` is live (the contract of `core_of`).
+    let core = unsafe { core_of(sk, &g) }.map(core::ptr::from_ref::<Core>);
+    drop(g);
+    // SAFETY: detaching clears the user data with the socket locked and
+    // frees the connection only later, so it stays valid while the caller
+    // holds the lock.
+    core.map(|c| unsafe { &*c })
 }
 
-/// An `Arc` of an attached socket's [`TcpSock`].
-fn arc_of(ts: &TcpSock) -> Arc<TcpSock> {
-    // SAFETY: an attached `TcpSock` lives in an `Arc` whose reference the
-    // socket's user data owns (`TcpTunnel` invariant), so `ts` came from
-    // `Arc::into_raw` and is alive.
-    let b = unsafe { ArcBorrow::from_raw(ts) };
-    b.into()
+/// The `Core` of a stream parser.
+///
+/// # Safety
+///
+/// `strp` must be the `strp` field of a live, attached [`TcpConn`]'s
+/// `Core`; the reference must not outlive the callback it is used in.
+unsafe fn core_of_strp<'a>(strp: *mut bindings::strparser) -> &'a Core {
+    let off = core::mem::offset_of!(Core, strp);
+    // SAFETY: per the contract, `strp` is at offset `off` of a `Core`
+    // (`Opaque` is transparent).
+    unsafe { &*strp.cast::<u8>().sub(off).cast::<Core>() }
 }
 
 /// The socket's data-ready callback: feeds the stream parser.
@@ -466,13 +715,13 @@ fn arc_of(ts: &TcpSock) -> Arc<TcpSock> {
 unsafe extern "C" fn data_ready(sk: *mut bindings::sock) {
     let g = rcu::read_lock();
     // SAFETY: the TCP stack calls this with a live socket of ours.
-    if let Some(ts) = unsafe { sock_of(sk, &g) } {
+    if let Some(core) = unsafe { core_of(sk, &g) } {
         // SAFETY: the parser of an attached socket is initialised.
-        unsafe { bindings::strp_data_ready(ts.strp.get()) };
+        unsafe { bindings::strp_data_ready(core.strp.get()) };
     }
 }
 
-/// The socket's write-space callback: wakes the writers, resumes sending.
+/// The socket's write-space callback: wakes the writers, then the user.
 ///
 /// # Safety
 ///
@@ -480,25 +729,22 @@ unsafe extern "C" fn data_ready(sk: *mut bindings::sock) {
 unsafe extern "C" fn write_space(sk: *mut bindings::sock) {
     let g = rcu::read_lock();
     // SAFETY: as for `data_ready`.
-    let Some(ts) = (unsafe { sock_of(sk, &g) }) else {
+    let Some(core) = (unsafe { core_of(sk, &g) }) else {
         return;
     };
     // SAFETY: `saved` holds the socket's own callbacks while attached.
     unsafe {
-        if let Some(f) = (*ts.saved.get()).write_space {
+        if let Some(f) = (*core.saved.get()).write_space {
             f(sk);
         }
     }
-    // What did not fit may go now.
-    let queued = !ts.ctl_q.is_empty() || !ts.tx_q.is_empty();
-    if queued || ts.blocked.load(Ordering::Relaxed) {
-        arc_of(ts).kick();
-    }
+    // SAFETY: an attached connection's `Core`, during the guard.
+    unsafe { (core.vt.write_space)(core) };
 }
 
 /// A socket callback that may tell the end of the connection: runs the
-/// socket's own callback (`own` picks it from `saved`), then ends the
-/// connection for the driver if it is closed or failed.
+/// socket's own callback (`own` picks it from `saved`), then tells the
+/// user if the connection is closed or failed.
 ///
 /// # Safety
 ///
@@ -509,17 +755,18 @@ unsafe fn own_then_check_end(
 ) {
     let g = rcu::read_lock();
     // SAFETY: as for `data_ready`.
-    let Some(ts) = (unsafe { sock_of(sk, &g) }) else {
+    let Some(core) = (unsafe { core_of(sk, &g) }) else {
         return;
     };
     // SAFETY: `saved` holds the socket's own callbacks while attached.
-    if let Some(f) = own(unsafe { &*ts.saved.get() }) {
+    if let Some(f) = own(unsafe { &*core.saved.get() }) {
         // SAFETY: the socket's own callback, called as TCP would.
         unsafe { f(sk) };
     }
     // SAFETY: the socket is live.
     if unsafe { bindings::ovpn_compat_tcp_closed(sk) } {
-        ts.fail(TcpFailure::Closed);
+        // SAFETY: an attached connection's `Core`, during the guard.
+        unsafe { (core.vt.ended)(core, Ended::Closed) };
     }
 }
 
@@ -544,58 +791,53 @@ unsafe extern "C" fn error_report(sk: *mut bindings::sock) {
     unsafe { own_then_check_end(sk, |s| s.error_report) };
 }
 
-/// The stream parser's framing callback: the length of the frame at the
-/// start of the message, prefix included; 0 while incomplete.
+/// The stream parser's framing callback: the length of the message at the
+/// start of what arrived; 0 while incomplete.
 ///
 /// # Safety
 ///
-/// Called by the stream parser with an skb holding its message state.
+/// Called by the stream parser of an attached [`TcpConn`] with an skb
+/// holding its message state.
 unsafe extern "C" fn parse_msg(
-    _strp: *mut bindings::strparser,
+    strp: *mut bindings::strparser,
     skb: *mut bindings::sk_buff,
 ) -> c_int {
+    // SAFETY: the parser only runs for attached sockets.
+    let core = unsafe { core_of_strp(strp) };
     let (mut off, mut len) = (0, 0);
     // SAFETY: the parser hands us a valid skb with its message control
     // block.
     unsafe { bindings::ovpn_compat_strp_msg(skb, &mut off, &mut len) };
     // SAFETY: as above.
-    let avail = unsafe { bindings::ovpn_compat_skb_len(skb) } as c_int - off;
-    let mut prefix = [0u8; framing::PREFIX_LEN];
-    if avail >= framing::PREFIX_LEN as c_int {
-        // SAFETY: the skb has `PREFIX_LEN` bytes at `off`.
-        let r = unsafe {
-            bindings::skb_copy_bits(
-                skb,
-                off,
-                prefix.as_mut_ptr().cast(),
-                framing::PREFIX_LEN as c_int,
-            )
-        };
+    let avail = unsafe { bindings::ovpn_compat_skb_len(skb) } as usize;
+    let avail = avail.saturating_sub(off as usize);
+    let mut head = [0u8; MAX_HEADER_LEN];
+    let want = core.vt.header_len;
+    let got = if avail >= want { want } else { 0 };
+    if got > 0 {
+        // SAFETY: the skb has `got` bytes at `off`.
+        let r =
+            unsafe { bindings::skb_copy_bits(skb, off, head.as_mut_ptr().cast(), got as c_int) };
         if r < 0 {
             return r;
         }
     }
-    let seen = if avail >= framing::PREFIX_LEN as c_int {
-        &prefix[..]
-    } else {
-        &prefix[..0]
-    };
-    match framing::parse(seen) {
-        Ok(f) => f.total_len() as c_int,
-        Err(_) => EINVAL.to_errno(),
+    match (core.vt.msg_len)(&head[..got]) {
+        Ok(n) => c_int::try_from(n).unwrap_or(EINVAL.to_errno()),
+        Err(e) => e.to_errno(),
     }
 }
 
-/// The stream parser's delivery callback: one whole frame.
+/// The stream parser's delivery callback: one whole message.
 ///
 /// # Safety
 ///
-/// Called by the stream parser of an attached [`TcpSock`], which hands
+/// Called by the stream parser of an attached [`TcpConn`], which hands
 /// over the skb.
 unsafe extern "C" fn rcv_msg(strp: *mut bindings::strparser, skb: *mut bindings::sk_buff) {
     // SAFETY: the parser only runs for attached sockets (stopped before
     // detaching completes).
-    let ts = unsafe { sock_of_strp(strp) };
+    let core = unsafe { core_of_strp(strp) };
     // SAFETY: the parser hands the skb over.
     let Some(mut skb) = (unsafe { SkBuff::from_raw(skb) }) else {
         return;
@@ -603,47 +845,25 @@ unsafe extern "C" fn rcv_msg(strp: *mut bindings::strparser, skb: *mut bindings:
     let (mut off, mut len) = (0, 0);
     // SAFETY: the skb carries the parser's message control block.
     unsafe { bindings::ovpn_compat_strp_msg(skb.as_ptr(), &mut off, &mut len) };
-    if skb.window(off as usize, len as usize).is_err()
-        || !skb.may_pull(framing::PREFIX_LEN)
-        || skb.pull(framing::PREFIX_LEN).is_err()
-    {
-        // Out of memory for this frame; the stream goes on.
+    if skb.window(off as usize, len as usize).is_err() {
+        // Out of memory for this message; the stream goes on.
         return;
     }
     // The parser may run from its work item, in process context.
-    with_bh_disabled(|| {
-        if let Some(skb) = (ts.handler.recv)(ts, skb) {
-            ts.to_user(skb);
-        }
-    });
+    // SAFETY: an attached connection's `Core`, during the parser's call.
+    with_bh_disabled(|| unsafe { (core.vt.recv)(core, skb) });
 }
 
 /// The stream parser's error callback: the stream is broken.
 ///
 /// # Safety
 ///
-/// Called by the stream parser of an attached [`TcpSock`].
+/// Called by the stream parser of an attached [`TcpConn`].
 unsafe extern "C" fn abort_parser(strp: *mut bindings::strparser, _err: c_int) {
     // SAFETY: as for `rcv_msg`.
-    let ts = unsafe { sock_of_strp(strp) };
-    ts.fail(TcpFailure::Framing);
-}
-
-/// Looks up the [`TcpSock`] of a socket the caller has locked.
-///
-/// # Safety
-///
-/// `sk` must be live and locked by the caller; the reference must not be
-/// used after unlocking.
-unsafe fn locked_sock_of<'a>(sk: *mut bindings::sock) -> Option<&'a TcpSock> {
-    let g = rcu::read_lock();
-    // SAFETY: `sk` is live (the contract of `sock_of`).
-    let ts = unsafe { sock_of(sk, &g) }.map(core::ptr::from_ref::<TcpSock>);
-    drop(g);
-    // SAFETY: detaching clears the user data with the socket locked and
-    // frees the `TcpSock` only later, so it stays valid while the caller
-    // holds the lock.
-    ts.map(|t| unsafe { &*t })
+    let core = unsafe { core_of_strp(strp) };
+    // SAFETY: as above.
+    unsafe { (core.vt.ended)(core, Ended::Framing) };
 }
 
 /// A caller inside one of the socket operations or hooks that may sleep
@@ -690,20 +910,21 @@ unsafe fn orig_prot(sk: *mut bindings::sock) -> &'static bindings::proto {
 }
 
 /// `close` of an attached socket: userspace closed its last descriptor.
-/// The driver gives the socket back first, then TCP's own close runs.
+/// The user gives the socket back first, then TCP's own close runs.
 ///
 /// # Safety
 ///
 /// Called by the socket layer with a live, unlocked socket being released.
 unsafe extern "C" fn close(sk: *mut bindings::sock, timeout: c_long) {
     let _f = InFlight::enter();
-    let ts = {
-        let g = rcu::read_lock();
-        // SAFETY: the socket is live.
-        unsafe { sock_of(sk, &g) }.map(arc_of)
-    };
-    if let Some(ts) = ts {
-        (ts.handler.closing)(&ts);
+    let g = rcu::read_lock();
+    // SAFETY: the socket is live.
+    let found = unsafe { core_of(sk, &g) }.map(|c| (c.vt.closing, core::ptr::from_ref(c)));
+    match found {
+        // SAFETY: an attached connection's `Core` found under `g`, which
+        // the hook ends only after it took its own reference.
+        Some((closing, core)) => unsafe { closing(core, g) },
+        None => drop(g),
     }
     // SAFETY: the socket is live; TCP's own close, called as the socket
     // layer would (a linger may sleep: counted by `_f`).
@@ -713,10 +934,28 @@ unsafe extern "C" fn close(sk: *mut bindings::sock, timeout: c_long) {
     }
 }
 
-/// `recvmsg` of an attached socket: what the driver handed to userspace,
-/// as a byte stream.  Reads never block (`EAGAIN` when nothing waits:
-/// userspace polls); `MSG_PEEK` is refused, `MSG_ERRQUEUE` reads the
-/// socket's error queue.
+/// Passes a read to the socket's original proto.
+///
+/// # Safety
+///
+/// As for [`recvmsg`].
+unsafe fn orig_recvmsg(
+    sk: *mut bindings::sock,
+    msg: *mut bindings::msghdr,
+    len: usize,
+    flags: c_int,
+) -> c_int {
+    // SAFETY: the arguments are the caller's.
+    unsafe {
+        match orig_prot(sk).recvmsg {
+            Some(f) => f(sk, msg, len, flags),
+            None => -(bindings::EOPNOTSUPP as c_int),
+        }
+    }
+}
+
+/// `recvmsg` of an attached socket: the user's (`MSG_ERRQUEUE` reads the
+/// socket's error queue).
 ///
 /// # Safety
 ///
@@ -730,77 +969,27 @@ unsafe extern "C" fn recvmsg(
     let _op = InFlight::enter();
     if flags & bindings::MSG_ERRQUEUE as c_int != 0 {
         // The socket's error queue, untouched by the takeover.
-        // SAFETY: the arguments are the caller's.
-        return unsafe {
-            match orig_prot(sk).recvmsg {
-                Some(f) => f(sk, msg, len, flags),
-                None => -(bindings::EOPNOTSUPP as c_int),
-            }
-        };
+        // SAFETY: the caller's arguments.
+        return unsafe { orig_recvmsg(sk, msg, len, flags) };
     }
-    if flags & bindings::MSG_PEEK as c_int != 0 {
-        return -(bindings::EOPNOTSUPP as c_int);
-    }
+    let peek = flags & bindings::MSG_PEEK as c_int != 0;
     // SAFETY: called by the socket layer with a live socket.
     unsafe { bindings::ovpn_compat_lock_sock(sk) };
     // SAFETY: locked above.
-    let Some(ts) = (unsafe { locked_sock_of(sk) }) else {
-        // SAFETY: locked above.
-        unsafe { bindings::release_sock(sk) };
-        // Given back meanwhile: a plain TCP read.
-        // SAFETY: the arguments are the caller's.
-        return unsafe {
-            match orig_prot(sk).recvmsg {
-                Some(f) => f(sk, msg, len, flags),
-                None => -(bindings::EOPNOTSUPP as c_int),
-            }
-        };
-    };
-    let mut copied = 0usize;
-    let mut err = 0;
-    while copied < len {
-        let Some(mut skb) = ts.user_q.pop() else {
-            break;
-        };
-        let n = skb.len().min(len - copied);
-        // SAFETY: `msg` is the caller's; the skb has `n` bytes.
-        let r = unsafe { bindings::ovpn_compat_skb_copy_to_msg(skb.as_ptr(), 0, msg, n as c_int) };
-        if r < 0 {
-            err = r;
-            ts.user_q.push_front(skb);
-            break;
-        }
-        copied += n;
-        if n < skb.len() {
-            // The rest is for the next read.
-            let rest = skb.len() - n;
-            if skb.window(n, rest).is_ok() {
-                ts.user_bytes.fetch_sub(n, Ordering::Relaxed);
-                ts.user_q.push_front(skb);
-            } else {
-                ts.user_bytes.fetch_sub(n + rest, Ordering::Relaxed);
-            }
-            break;
-        }
-        ts.user_bytes.fetch_sub(n, Ordering::Relaxed);
-        skb.consume();
-    }
-    let ret = if copied > 0 {
-        copied as c_int
-    } else if err < 0 {
-        err
-    } else {
-        // SAFETY: the socket is live and locked.
-        let (e, shut) = unsafe {
-            (
-                bindings::ovpn_compat_sock_error(sk),
-                bindings::ovpn_compat_tcp_rcv_shutdown(sk),
-            )
-        };
-        match e {
-            0 if shut => 0,
-            0 => -(bindings::EAGAIN as c_int),
-            e => e,
+    let ret = match unsafe { locked_core_of(sk) } {
+        // SAFETY: attached, with the socket locked by this process; the
+        // caller's message.
+        Some(core) if core.attached.load(Ordering::Relaxed) => unsafe {
+            (core.vt.recvmsg)(core, msg, len, peek)
+        },
+        // Being given back: nothing for userspace until it is.
+        Some(_) => EAGAIN.to_errno(),
+        None => {
+            // SAFETY: locked above.
+            unsafe { bindings::release_sock(sk) };
+            // Given back meanwhile: a plain TCP read.
+            // SAFETY: the caller's arguments.
+            return unsafe { orig_recvmsg(sk, msg, len, flags) };
         }
     };
     // SAFETY: locked above.
@@ -808,13 +997,7 @@ unsafe extern "C" fn recvmsg(
     ret
 }
 
-/// `sendmsg` of an attached socket: userspace writes whole frames, which
-/// go out between the driver's, never inside one.  A write is taken
-/// whole (its byte count returned) even while a frame of the driver's is
-/// half sent: it waits in `ctl_q` and goes next.  `EAGAIN` only when
-/// `CTL_QUEUE_MAX` frames wait already.  (OpenVPN drops a control packet
-/// whose write fails with `EAGAIN`, and its socket polls writable while
-/// TCP has room, so refusing writes here would cost it retransmissions.)
+/// `sendmsg` of an attached socket: the user's.
 ///
 /// # Safety
 ///
@@ -828,73 +1011,27 @@ unsafe extern "C" fn sendmsg(
     // SAFETY: called by the socket layer with a live socket.
     unsafe { bindings::ovpn_compat_lock_sock(sk) };
     // SAFETY: locked above.
-    let Some(ts) = (unsafe { locked_sock_of(sk) }) else {
-        // SAFETY: locked above.
-        unsafe { bindings::release_sock(sk) };
-        // SAFETY: the arguments are the caller's.
-        return unsafe {
-            match orig_prot(sk).sendmsg {
-                Some(f) => f(sk, msg, len),
-                None => -(bindings::EOPNOTSUPP as c_int),
-            }
-        };
-    };
-    let ret = if len > framing::PREFIX_LEN + framing::MAX_PACKET_LEN {
-        -(bindings::EMSGSIZE as c_int)
-    } else if len == 0 {
-        // Nothing to send, as for TCP; an empty frame in the queue would
-        // stall the stream behind it.
-        0
-    } else if ts.ctl_q.len() >= CTL_QUEUE_MAX {
-        -(bindings::EAGAIN as c_int)
-    } else {
-        // The caller's process context: allocations may sleep.
-        // SAFETY: locked above, by the calling process; the user data was
-        // found under our proto, so the socket is not given back yet, and
-        // cannot be while we hold the lock.
-        unsafe { ts.sleeping(|| user_frame(ts, sk, msg, len)) }
+    let ret = match unsafe { locked_core_of(sk) } {
+        // SAFETY: as in `recvmsg`.
+        Some(core) if core.attached.load(Ordering::Relaxed) => unsafe {
+            (core.vt.sendmsg)(core, msg, len)
+        },
+        Some(_) => ENOTCONN.to_errno(),
+        None => {
+            // SAFETY: locked above.
+            unsafe { bindings::release_sock(sk) };
+            // SAFETY: the caller's arguments.
+            return unsafe {
+                match orig_prot(sk).sendmsg {
+                    Some(f) => f(sk, msg, len),
+                    None => -(bindings::EOPNOTSUPP as c_int),
+                }
+            };
+        }
     };
     // SAFETY: locked above.
     unsafe { bindings::release_sock(sk) };
     ret
-}
-
-/// Queues `len` bytes of `msg` from userspace as one frame and sends what
-/// the socket takes; the byte count or an errno.
-///
-/// # Safety
-///
-/// The socket must be locked by the caller (in process context) and
-/// attached to `ts`; `msg` is the caller's message of at least `len`
-/// bytes.
-unsafe fn user_frame(
-    ts: &TcpSock,
-    sk: *mut bindings::sock,
-    msg: *mut bindings::msghdr,
-    len: usize,
-) -> c_int {
-    let mut err = 0;
-    // SAFETY: copies `len` bytes from the caller's message.
-    let skb = unsafe { bindings::ovpn_compat_skb_from_msg(sk, msg, len, &mut err) };
-    // SAFETY: a new skb is ours.
-    let Some(skb) = (unsafe { SkBuff::from_raw(skb) }) else {
-        return err;
-    };
-    ts.ctl_q.push(skb);
-    // SAFETY: the socket is locked.
-    match unsafe { ts.push_locked() } {
-        Ok(Pushed::Detached) => ENOTCONN.to_errno(),
-        Err(e) => {
-            // The connection is broken for the driver's frames too.
-            ts.fail(TcpFailure::Send);
-            e.to_errno()
-        }
-        Ok(pushed) => {
-            // The frame is queued: taken, even if it waits for the work.
-            ts.kick_if_no_memory(&pushed);
-            len as c_int
-        }
-    }
 }
 
 /// `sock_is_readable` of an attached socket (for `poll`).
@@ -905,24 +1042,30 @@ unsafe fn user_frame(
 unsafe extern "C" fn sock_is_readable(sk: *mut bindings::sock) -> bool {
     let g = rcu::read_lock();
     // SAFETY: called with a live socket.
-    match unsafe { sock_of(sk, &g) } {
-        Some(ts) => !ts.user_q.is_empty(),
+    match unsafe { core_of(sk, &g) } {
+        // SAFETY: an attached connection's `Core`, during the guard.
+        Some(core) => unsafe { (core.vt.readable)(core) },
         None => false,
     }
 }
 
 /// `release_cb` of an attached socket: its owner is releasing it (from
-/// `release_sock`, with its spinlock held and BHs disabled); the frames
-/// queued meanwhile go out, then TCP's own deferred work runs.
+/// `release_sock`, with its spinlock held and BHs disabled); the user's
+/// turn, then TCP's own deferred work runs.
 ///
 /// # Safety
 ///
 /// Called by the socket layer with a live socket its caller owns.
 unsafe extern "C" fn release_cb(sk: *mut bindings::sock) {
     // SAFETY: the caller owns the socket, so it is locked.
-    if let Some(ts) = unsafe { locked_sock_of(sk) } {
-        // SAFETY: owned by the caller, whose release this is.
-        ts.after_atomic_push(unsafe { ts.push_locked() });
+    if let Some(core) = unsafe { locked_core_of(sk) } {
+        // `attached` is cleared with the socket locked, then released: the
+        // release of that lock finds it clear.
+        if core.attached.load(Ordering::Relaxed) {
+            // SAFETY: attached, owned by the releasing process whose
+            // spinlock is held.
+            unsafe { (core.vt.released)(core) };
+        }
     }
     // SAFETY: the socket is live.
     unsafe { bindings::ovpn_compat_tcp_orig_release_cb(sk) };
@@ -953,91 +1096,89 @@ static OPS: Ops = Ops({
     o
 });
 
-/// A TCP socket taken over for a peer.  Dropping it gives the socket back
-/// (a plain TCP socket again, with what was queued for it dropped); it
-/// must be dropped in process context.
+/// A TCP connection taken over.  Dropping it gives the socket back (a
+/// plain TCP socket again, [`TcpUser::given_back`] dropping what was
+/// queued for it); it must be dropped in process context.
 ///
 /// # Invariants
 ///
 /// Until `release` the socket is attached; its user data owns one
-/// reference of `sock` (from `Arc::into_raw`), given back by `drop` a
+/// reference of `conn` (from `Arc::into_raw`), given back by `drop` a
 /// grace period after detaching.
-pub(crate) struct TcpTunnel {
-    sock: Arc<TcpSock>,
+pub(crate) struct TcpTunnel<T: TcpUser> {
+    conn: Arc<TcpConn<T>>,
     /// Set by `release`: when the socket was given back.
     released: Option<GpCookie>,
 }
 
-impl TcpTunnel {
-    /// Takes `ts`'s socket over.  `ENOTCONN` if it is not an established
-    /// connection, `EBUSY` if something else uses it already.
-    pub(crate) fn attach(ts: Arc<TcpSock>) -> Result<Self> {
-        let data = Arc::into_raw(ts.clone());
-        ts.attached.store(true, Ordering::Relaxed);
+impl<T: TcpUser> TcpTunnel<T> {
+    /// Takes `conn`'s socket over.  `ENOTCONN` if it is not an
+    /// established connection, `EBUSY` if something else uses it already.
+    pub(crate) fn attach(conn: Arc<TcpConn<T>>) -> Result<Self> {
+        let data = Arc::into_raw(conn.clone());
+        let core = &conn.core;
+        core.attached.store(true, Ordering::Relaxed);
         // SAFETY: the socket is live; `strp` and `saved` are ours to
         // initialise; the user data stays valid while attached (the
         // reference taken above).
         let ret = unsafe {
             bindings::ovpn_compat_tcp_attach(
-                ts.sock.sk(),
+                core.sock.sk(),
                 data.cast_mut().cast::<c_void>(),
-                ts.strp.get(),
-                ts.saved.get(),
+                core.strp.get(),
+                core.saved.get(),
                 &OPS.0,
             )
         };
         if let Err(e) = kernel::error::to_result(ret) {
-            ts.attached.store(false, Ordering::Relaxed);
+            core.attached.store(false, Ordering::Relaxed);
             // SAFETY: not attached: the reference taken above is ours.
             drop(unsafe { Arc::from_raw(data) });
             return Err(e);
         }
         // INVARIANT: attached, the user data owning `data`.
         Ok(Self {
-            sock: ts,
+            conn,
             released: None,
         })
     }
 
-    /// The socket's state, shared with the peer that sends through it.
-    pub(crate) fn sock(&self) -> &Arc<TcpSock> {
-        &self.sock
+    /// The connection, shared with whoever sends through it.
+    pub(crate) fn conn(&self) -> &Arc<TcpConn<T>> {
+        &self.conn
     }
-}
 
-impl TcpTunnel {
     /// Whether [`Self::release`] ran.
     pub(crate) fn is_released(&self) -> bool {
         self.released.is_some()
     }
 
-    /// The first half of giving the socket back: sending stops and the
-    /// socket's callbacks and proto are restored; the rest waits for a
-    /// grace period (`drop`), which tunnels released together share.
-    /// Process context.
+    /// The first half of giving the socket back: no new [`Locked`] can be
+    /// had, and the socket's callbacks and proto are restored; the rest
+    /// waits for a grace period (`drop`), which tunnels released together
+    /// share.  Process context.
     pub(crate) fn release(&mut self) {
         if self.released.is_some() {
             return;
         }
-        let ts = &*self.sock;
-        let sk = ts.sock.sk();
-        // SAFETY: the socket is live; sending stops with it locked, so
-        // that no frame is half sent by the work once it is given back.
+        let core = &self.conn.core;
+        let sk = core.sock.sk();
+        // SAFETY: the socket is live; `attached` changes with it locked,
+        // so no token outlives it (and nothing is half sent by one once
+        // it is given back).
         unsafe {
             bindings::ovpn_compat_lock_sock(sk);
-            ts.attached.store(false, Ordering::Relaxed);
+            core.attached.store(false, Ordering::Relaxed);
             bindings::release_sock(sk);
         }
         // SAFETY: attached by us (invariant) with `OPS`; restores what is
         // still ours and waits for the parser's work.
-        unsafe {
-            bindings::ovpn_compat_tcp_detach(ts.sock.sk(), ts.strp.get(), ts.saved.get(), &OPS.0)
-        };
+        unsafe { bindings::ovpn_compat_tcp_detach(sk, core.strp.get(), core.saved.get(), &OPS.0) };
         self.released = Some(GpCookie::now());
     }
 }
 
-impl Drop for TcpTunnel {
+impl<T: TcpUser> Drop for TcpTunnel<T> {
     fn drop(&mut self) {
         self.release();
         // Callbacks and senders that found the socket attached (all with
@@ -1045,23 +1186,22 @@ impl Drop for TcpTunnel {
         if let Some(c) = self.released {
             c.wait();
         }
-        let ts = &*self.sock;
-        let sk = ts.sock.sk();
+        let conn = &*self.conn;
+        let sk = conn.core.sock.sk();
         // SAFETY: the socket is live and `saved` was set by the attach;
         // no sender of ours is left to need atomic allocations.
-        unsafe { bindings::ovpn_compat_tcp_restore_alloc(sk, ts.saved.get()) };
-        // SAFETY: the socket is live; nothing else uses `partial` once
-        // detached, the lock only orders us after the last user.
-        unsafe {
-            bindings::ovpn_compat_lock_sock(sk);
-            *ts.partial.get() = Partial { skb: None, sent: 0 };
-            bindings::release_sock(sk);
-        }
-        ts.ctl_q.purge();
-        ts.tx_q.purge();
-        ts.user_q.purge();
+        unsafe { bindings::ovpn_compat_tcp_restore_alloc(sk, conn.core.saved.get()) };
+        // SAFETY: the socket is live.  Detached, no token can be made any
+        // more, and the last one ended before the lock is ours.
+        unsafe { bindings::ovpn_compat_lock_sock(sk) };
+        // SAFETY: no token exists (above), so nobody else reaches `locked`.
+        let state = unsafe { &mut *conn.locked.get() };
+        T::given_back(conn, state);
+        *state = T::Locked::default();
+        // SAFETY: locked above.
+        unsafe { bindings::release_sock(sk) };
         // SAFETY: the user data's reference (invariant), no longer
         // reachable by anyone after the grace period.
-        drop(unsafe { Arc::from_raw(Arc::as_ptr(&self.sock)) });
+        drop(unsafe { Arc::from_raw(Arc::as_ptr(&self.conn)) });
     }
 }

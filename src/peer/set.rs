@@ -6,8 +6,9 @@
 use super::{Peer, PeerSock, PeerTables};
 use crate::abstractions::netdev::NetDevice;
 use crate::abstractions::socket::{Socket, Transport};
-use crate::abstractions::tcp::{TcpSock, TcpTunnel};
+use crate::abstractions::tcp::TcpTunnel;
 use crate::abstractions::udp::{UdpSock, UdpTunnel};
+use crate::tcp::Stream;
 use crate::transport::OvpnUdp;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -30,7 +31,7 @@ pub(crate) struct PeerSet {
     p2p: bool,
     list: KVec<Arc<Peer>>,
     socks: KVec<SockUse>,
-    tcp: KVec<TcpTunnel>,
+    tcp: KVec<TcpTunnel<Stream>>,
 }
 
 impl PeerSet {
@@ -85,12 +86,7 @@ impl PeerSet {
         }
         if sock.transport() == Transport::Tcp {
             self.tcp.reserve(1, GFP_KERNEL)?;
-            let ts = TcpSock::new(
-                sock.sock_ref(),
-                dev.into(),
-                id,
-                &crate::transport::TCP_HANDLER,
-            )?;
+            let ts = Stream::new(sock.sock_ref(), dev.into(), id)?;
             let tunnel = TcpTunnel::attach(ts.clone())?;
             self.tcp.push(tunnel, GFP_KERNEL)?;
             return Ok(PeerSock::Tcp(ts));
@@ -128,7 +124,7 @@ impl PeerSet {
     pub(crate) fn gc_socks(&mut self) {
         let list = &self.list;
         for t in self.tcp.iter_mut() {
-            if !list.iter().any(|p| p.sock.is_tcp(t.sock())) {
+            if !list.iter().any(|p| p.sock.is_tcp(t.conn())) {
                 t.release();
             }
         }
