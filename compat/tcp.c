@@ -337,6 +337,8 @@ void ovpn_compat_lock_sock(struct sock *sk)
  */
 bool ovpn_compat_tcp_lock_unowned(struct sock *sk)
 {
+	/* A hook that runs with the lock held locking it again. */
+	lockdep_assert_not_held(&sk->sk_lock.slock);
 	local_bh_disable();
 	spin_lock_nested(&sk->sk_lock.slock, OVPN_TCP_SEND_NESTING);
 	if (!sock_owned_by_user(sk))

@@ -14,7 +14,9 @@
 
 use crate::abstractions::netdev::NetDevice;
 use crate::abstractions::skb::{SkBuff, SkbQueue};
-use crate::abstractions::tcp::{Ended, Locked, ProcessLocked, TcpConn, TcpUser, UserMsg};
+use crate::abstractions::tcp::{
+    Ended, Locked, ProcessLocked, RecvMsg, SendMsg, TcpConn, TcpTunnel, TcpUser, TryLock,
+};
 use crate::proto::tcp as framing;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use kernel::prelude::*;
@@ -93,13 +95,13 @@ pub(crate) struct Stream {
 }
 
 impl Stream {
-    /// The connection of peer `peer_id` of `dev`, not taken over yet.
-    pub(crate) fn new(
+    /// Takes `sock` over for peer `peer_id` of `dev`.
+    pub(crate) fn take_over(
         sock: crate::abstractions::socket::SockRef,
         dev: ARef<NetDevice>,
         peer_id: u32,
-    ) -> Result<Arc<TcpSock>> {
-        TcpConn::new(
+    ) -> Result<TcpTunnel<Stream>> {
+        TcpTunnel::new(
             sock,
             try_pin_init!(Stream {
                 dev,
@@ -142,23 +144,24 @@ fn fail(conn: &TcpSock, why: TcpFailure) {
 /// with BHs disabled.
 pub(crate) fn send(conn: &TcpSock, mut skb: SkBuff) -> Result {
     let s = conn.user();
-    if !conn.is_attached() {
-        return Err(ENOTCONN);
-    }
     if s.tx_q.len() >= QUEUE_MAX {
         return Err(ENOBUFS);
     }
     let prefix = framing::prefix(skb.len()).ok_or(EMSGSIZE)?;
     skb.push(framing::PREFIX_LEN)?.copy_from_slice(&prefix);
     s.tx_q.push(skb);
-    // Without the lock: the owner's release sends it (`released`), or the
-    // socket is given back and the queue goes with it.
-    if let Some(mut l) = conn.try_lock_unowned() {
-        let r = push(conn, &mut l);
-        drop(l);
-        after_atomic_push(conn, r);
+    match conn.try_lock_unowned() {
+        TryLock::Locked(mut l) => {
+            let r = push(conn, &mut l);
+            drop(l);
+            after_atomic_push(conn, r);
+            Ok(())
+        }
+        // The owner's release sends it (`released`).
+        TryLock::Owned => Ok(()),
+        // The queue goes with the socket.
+        TryLock::GivenBack => Err(ENOTCONN),
     }
-    Ok(())
 }
 
 /// Deals with the outcome of a push from atomic context.
@@ -245,7 +248,7 @@ fn to_user(conn: &TcpSock, mut skb: SkBuff) {
 fn user_frame(
     conn: &TcpSock,
     l: &mut ProcessLocked<'_, Stream>,
-    msg: &mut UserMsg<'_>,
+    msg: &mut SendMsg<'_>,
     len: usize,
 ) -> Result<usize> {
     let skb = l.skb_from(msg, len)?;
@@ -311,7 +314,7 @@ impl TcpUser for Stream {
     fn recvmsg(
         conn: &TcpSock,
         l: &mut ProcessLocked<'_, Stream>,
-        msg: &mut UserMsg<'_>,
+        msg: &mut RecvMsg<'_>,
         len: usize,
         peek: bool,
     ) -> Result<usize> {
@@ -370,7 +373,7 @@ impl TcpUser for Stream {
     fn sendmsg(
         conn: &TcpSock,
         l: &mut ProcessLocked<'_, Stream>,
-        msg: &mut UserMsg<'_>,
+        msg: &mut SendMsg<'_>,
         len: usize,
     ) -> Result<usize> {
         if len > framing::PREFIX_LEN + framing::MAX_PACKET_LEN {
@@ -418,7 +421,7 @@ impl TcpUser for Stream {
 
     fn given_back(conn: &TcpSock, state: &mut Partial) {
         let s = conn.user();
-        *state = Partial::default();
+        state.skb = None;
         s.ctl_q.purge();
         s.tx_q.purge();
         s.user_q.purge();

@@ -49,6 +49,9 @@ pub(crate) enum Ended {
 /// The driver side of a taken-over connection.
 ///
 /// Every hook gets the connection; none may block unless it says so.
+/// None may lock the socket of its connection ([`TcpConn::lock`],
+/// [`TcpConn::try_lock_unowned`]): the hooks that run with it locked say
+/// so, and locking it again deadlocks.
 pub(crate) trait TcpUser: Sized + Send + Sync + 'static {
     /// State that only the holder of the socket's lock touches (through
     /// [`Locked::state`]); reset to its default when the socket is given
@@ -59,19 +62,21 @@ pub(crate) trait TcpUser: Sized + Send + Sync + 'static {
     const HEADER_LEN: usize;
 
     /// The length of the message (header included) that starts with
-    /// `head`: `HEADER_LEN` bytes, or fewer when no more arrived yet (0
-    /// then asks for more).  An error breaks the stream
+    /// `head`: `HEADER_LEN` bytes, or none while fewer arrived (0 then
+    /// asks for more).  An error breaks the stream
     /// ([`Ended::Framing`]).
     fn msg_len(head: &[u8]) -> Result<usize>;
 
-    /// A whole message arrived (header included).  BHs disabled.
+    /// A whole message arrived (header included).  BHs disabled, the
+    /// socket locked (its spinlock, or owned by the parser's work).
     fn recv(conn: &TcpConn<Self>, skb: SkBuff);
 
     /// The socket has room again (the socket's own callback ran already).
-    /// Any context.
+    /// Any context, the socket's spinlock maybe held.
     fn write_space(conn: &TcpConn<Self>);
 
-    /// The stream ended.  May come more than once; any context.
+    /// The stream ended.  May come more than once; any context, the
+    /// socket's spinlock maybe held.
     fn ended(conn: &TcpConn<Self>, why: Ended);
 
     /// Userspace closes the socket (its last descriptor): the tunnel must
@@ -84,7 +89,7 @@ pub(crate) trait TcpUser: Sized + Send + Sync + 'static {
     fn recvmsg(
         conn: &TcpConn<Self>,
         locked: &mut ProcessLocked<'_, Self>,
-        msg: &mut UserMsg<'_>,
+        msg: &mut RecvMsg<'_>,
         len: usize,
         peek: bool,
     ) -> Result<usize>;
@@ -94,7 +99,7 @@ pub(crate) trait TcpUser: Sized + Send + Sync + 'static {
     fn sendmsg(
         conn: &TcpConn<Self>,
         locked: &mut ProcessLocked<'_, Self>,
-        msg: &mut UserMsg<'_>,
+        msg: &mut SendMsg<'_>,
         len: usize,
     ) -> Result<usize>;
 
@@ -102,14 +107,15 @@ pub(crate) trait TcpUser: Sized + Send + Sync + 'static {
     fn readable(conn: &TcpConn<Self>) -> bool;
 
     /// The process that owned the socket releases it (`release_sock`):
-    /// what waited for the lock may go now.  BHs disabled.
+    /// what waited for the lock may go now.  BHs disabled, the socket's
+    /// spinlock held.
     fn released(conn: &TcpConn<Self>, locked: &mut Locked<'_, Self>);
 
     /// The work queued by [`TcpConn::queue_work`].  Process context.
     fn work(conn: &Arc<TcpConn<Self>>);
 
     /// The socket was given back: drop what waits for it or for
-    /// userspace.  Process context.
+    /// userspace.  Process context, the socket locked.
     fn given_back(conn: &TcpConn<Self>, state: &mut Self::Locked);
 }
 
@@ -214,8 +220,8 @@ impl<T: TcpUser> VtOf<T> {
         // unlocks it after we return.
         let mut locked = ProcessLocked(Locked::new(conn, Hold::Caller));
         // SAFETY: the caller's message, for this call.
-        let mut msg = unsafe { UserMsg::new(msg) };
-        to_ret(T::recvmsg(conn, &mut locked, &mut msg, len, peek))
+        let mut msg = unsafe { RecvMsg::new(msg) };
+        to_ret(T::recvmsg(conn, &mut locked, &mut msg, len, peek), len)
     }
 
     /// # Safety
@@ -227,8 +233,8 @@ impl<T: TcpUser> VtOf<T> {
         // INVARIANT: as in `recvmsg`.
         let mut locked = ProcessLocked(Locked::new(conn, Hold::Caller));
         // SAFETY: the caller's message, for this call.
-        let mut msg = unsafe { UserMsg::new(msg) };
-        to_ret(T::sendmsg(conn, &mut locked, &mut msg, len))
+        let mut msg = unsafe { SendMsg::new(msg) };
+        to_ret(T::sendmsg(conn, &mut locked, &mut msg, len), len)
     }
 
     /// # Safety
@@ -253,10 +259,12 @@ impl<T: TcpUser> VtOf<T> {
     }
 }
 
-/// A byte count, or an errno, as the socket layer returns them.
-fn to_ret(r: Result<usize>) -> c_int {
+/// A byte count of at most `len`, or an errno, as the socket layer
+/// returns them.
+fn to_ret(r: Result<usize>, len: usize) -> c_int {
     match r {
-        Ok(n) => c_int::try_from(n).unwrap_or(c_int::MAX),
+        Ok(n) if n <= len => c_int::try_from(n).unwrap_or(EIO.to_errno()),
+        Ok(_) => EIO.to_errno(),
         Err(e) => e.to_errno(),
     }
 }
@@ -265,21 +273,25 @@ fn to_ret(r: Result<usize>) -> c_int {
 ///
 /// # Invariants
 ///
-/// `strp` and `saved` are initialised while `attached`, which only
-/// [`TcpTunnel`] sets, and clears with the socket locked.
+/// `strp` and `saved` are initialised while `attached`, which
+/// [`TcpTunnel::new`] sets before anyone can reach the connection, and
+/// `release` clears with the socket locked; it is never set again.
+/// `sending` is set, by the socket's lock holder, only during a send.
 struct Core {
     sock: SockRef,
     vt: &'static Vt,
     strp: Opaque<bindings::strparser>,
     saved: Opaque<bindings::ovpn_compat_tcp_saved>,
     attached: AtomicBool,
+    sending: AtomicBool,
 }
 
 /// A TCP connection taken over (or to be) for a [`TcpUser`].
 ///
 /// # Invariants
 ///
-/// - It only exists in an `Arc` ([`TcpConn::new`]).
+/// - It only exists in an `Arc` ([`TcpConn::new`]), made by
+///   [`TcpTunnel::new`] only.
 /// - `core` is the first field (the socket's callbacks find the
 ///   connection from it), and `core.vt` is `VtOf::<T>::VT`.
 /// - `locked` is only accessed through a [`Locked`] of this connection.
@@ -315,7 +327,7 @@ impl<T: TcpUser> WorkItem for TcpConn<T> {
 
 impl<T: TcpUser> TcpConn<T> {
     /// A connection on `sock` for `user`, not taken over yet.
-    pub(crate) fn new(sock: SockRef, user: impl PinInit<T, Error>) -> Result<Arc<Self>> {
+    fn new(sock: SockRef, user: impl PinInit<T, Error>) -> Result<Arc<Self>> {
         Arc::pin_init(
             try_pin_init!(TcpConn {
                 core: Core {
@@ -324,6 +336,7 @@ impl<T: TcpUser> TcpConn<T> {
                     strp: Opaque::uninit(),
                     saved: Opaque::uninit(),
                     attached: AtomicBool::new(false),
+                    sending: AtomicBool::new(false),
                 },
                 locked: UnsafeCell::new(T::Locked::default()),
                 work <- new_work!("ovpn_dco::tcp_work"),
@@ -341,11 +354,6 @@ impl<T: TcpUser> TcpConn<T> {
     /// The socket.
     pub(crate) fn socket(&self) -> &SockRef {
         &self.core.sock
-    }
-
-    /// Whether the socket is taken over (not given back yet).
-    pub(crate) fn is_attached(&self) -> bool {
-        self.core.attached.load(Ordering::Relaxed)
     }
 
     /// An `Arc` of this connection.
@@ -404,23 +412,23 @@ impl<T: TcpUser> TcpConn<T> {
         Some(ProcessLocked(Locked::new(self, Hold::Process)))
     }
 
-    /// Locks the socket from any context, if no process
-    /// owns it (its owner's release calls [`TcpUser::released`] then).
-    /// `None` also once it is given back.
-    pub(crate) fn try_lock_unowned(&self) -> Option<Locked<'_, T>> {
+    /// Locks the socket from any context, unless a process owns it (its
+    /// owner's release calls [`TcpUser::released`] then), or it is given
+    /// back.
+    pub(crate) fn try_lock_unowned(&self) -> TryLock<'_, T> {
         let sk = self.core.sock.sk();
         // SAFETY: the sock is live while `self` holds it.
         if !unsafe { bindings::ovpn_compat_tcp_lock_unowned(sk) } {
-            return None;
+            return TryLock::Owned;
         }
         if !self.core.attached.load(Ordering::Relaxed) {
             // SAFETY: locked above.
             unsafe { bindings::ovpn_compat_tcp_unlock_unowned(sk) };
-            return None;
+            return TryLock::GivenBack;
         }
         // INVARIANT: spinlock held, no owner, attached; unlocked when the
         // token drops.
-        Some(Locked::new(self, Hold::Unowned))
+        TryLock::Locked(Locked::new(self, Hold::Unowned))
     }
 
     /// The connection of a full socket, if this module took it over for a
@@ -451,6 +459,16 @@ impl<T: TcpUser> TcpConn<T> {
     }
 }
 
+/// What [`TcpConn::try_lock_unowned`] found.
+pub(crate) enum TryLock<'a, T: TcpUser> {
+    /// The socket, locked.
+    Locked(Locked<'a, T>),
+    /// A process owns the socket.
+    Owned,
+    /// The socket is given back.
+    GivenBack,
+}
+
 /// Who unlocks a [`Locked`] socket.
 enum Hold {
     /// The token: `release_sock` (socket owned by the process).
@@ -467,10 +485,12 @@ enum Hold {
 ///
 /// While it exists, the socket of `conn` is locked (owned by a process, or
 /// its spinlock held with no owner) on this CPU's behalf, `hold` says who
-/// unlocks it, and the socket is attached.  At most one exists per
-/// connection at a time (but for one in its `drop`, whose `release_sock`
-/// may call [`TcpUser::released`] with a new one; it touches nothing
-/// after that).
+/// unlocks it, and the socket is attached.  At most one is in use per
+/// connection at a time: a second is made only by `release_cb` for
+/// [`TcpUser::released`], which TCP calls from `release_sock` (the first
+/// token is being dropped then and touches nothing more) or from inside a
+/// send of the first (a backlog flush; `release_cb` skips the hook then,
+/// seeing `sending`).
 pub(crate) struct Locked<'a, T: TcpUser> {
     conn: &'a TcpConn<T>,
     hold: Hold,
@@ -511,18 +531,17 @@ impl<'a, T: TcpUser> Locked<'a, T> {
         {
             return Err(EINVAL);
         }
-        let (off, len) = (off as c_int, len as c_int);
+        let off = c_int::try_from(off).map_err(|_| EINVAL)?;
+        let len = c_int::try_from(len).map_err(|_| EINVAL)?;
+        let core = &self.conn.core;
+        // TCP may flush its backlog in there, calling `release_cb`.
+        core.sending.store(true, Ordering::Relaxed);
         // SAFETY: the socket is locked and taken over (invariant); the skb
         // is valid and has the bytes.
         let r = unsafe {
-            bindings::ovpn_compat_tcp_send_frame(
-                self.conn.core.sock.sk(),
-                skb.as_ptr(),
-                off,
-                len,
-                more,
-            )
+            bindings::ovpn_compat_tcp_send_frame(core.sock.sk(), skb.as_ptr(), off, len, more)
         };
+        core.sending.store(false, Ordering::Relaxed);
         if r == -(bindings::EAGAIN as c_int) {
             return Ok(0);
         }
@@ -586,7 +605,10 @@ impl<'a, T: TcpUser> ProcessLocked<'a, T> {
 
     /// A new skb holding the next `len` bytes of `msg` (the socket's
     /// allocation mode applies).
-    pub(crate) fn skb_from(&mut self, msg: &mut UserMsg<'_>, len: usize) -> Result<SkBuff> {
+    pub(crate) fn skb_from(&mut self, msg: &mut SendMsg<'_>, len: usize) -> Result<SkBuff> {
+        if c_int::try_from(len).is_err() {
+            return Err(EMSGSIZE);
+        }
         let mut err = 0;
         // SAFETY: the socket is locked; `msg` is valid (its invariant).
         let skb = unsafe {
@@ -611,21 +633,45 @@ impl<'a, T: TcpUser> core::ops::DerefMut for ProcessLocked<'a, T> {
     }
 }
 
-/// The message of a `recvmsg` or `sendmsg` call.
+/// The message of a `recvmsg` call: where the reader wants the bytes.
 ///
 /// # Invariants
 ///
-/// `ptr` is the caller's valid `msghdr` for `'a`.
-pub(crate) struct UserMsg<'a> {
+/// `ptr` is the caller's valid `msghdr`, a destination, for `'a`.
+pub(crate) struct RecvMsg<'a> {
     ptr: *mut bindings::msghdr,
     _call: PhantomData<&'a mut bindings::msghdr>,
 }
 
-impl UserMsg<'_> {
+/// The message of a `sendmsg` call: the writer's bytes.
+///
+/// # Invariants
+///
+/// `ptr` is the caller's valid `msghdr`, a source, for `'a`.
+pub(crate) struct SendMsg<'a> {
+    ptr: *mut bindings::msghdr,
+    _call: PhantomData<&'a mut bindings::msghdr>,
+}
+
+impl SendMsg<'_> {
     /// # Safety
     ///
-    /// `ptr` must be the caller's message, valid for the returned value's
-    /// life.
+    /// `ptr` must be the message of the `sendmsg` call being served,
+    /// valid for the returned value's life.
+    unsafe fn new(ptr: *mut bindings::msghdr) -> Self {
+        // INVARIANT: per the contract.
+        Self {
+            ptr,
+            _call: PhantomData,
+        }
+    }
+}
+
+impl RecvMsg<'_> {
+    /// # Safety
+    ///
+    /// `ptr` must be the message of the `recvmsg` call being served,
+    /// valid for the returned value's life.
     unsafe fn new(ptr: *mut bindings::msghdr) -> Self {
         // INVARIANT: per the contract.
         Self {
@@ -1060,8 +1106,9 @@ unsafe extern "C" fn release_cb(sk: *mut bindings::sock) {
     // SAFETY: the caller owns the socket, so it is locked.
     if let Some(core) = unsafe { locked_core_of(sk) } {
         // `attached` is cleared with the socket locked, then released: the
-        // release of that lock finds it clear.
-        if core.attached.load(Ordering::Relaxed) {
+        // release of that lock finds it clear.  Inside a send, the sender
+        // goes on with what is queued itself.
+        if core.attached.load(Ordering::Relaxed) && !core.sending.load(Ordering::Relaxed) {
             // SAFETY: attached, owned by the releasing process whose
             // spinlock is held.
             unsafe { (core.vt.released)(core) };
@@ -1112,11 +1159,14 @@ pub(crate) struct TcpTunnel<T: TcpUser> {
 }
 
 impl<T: TcpUser> TcpTunnel<T> {
-    /// Takes `conn`'s socket over.  `ENOTCONN` if it is not an
+    /// Takes `sock` over for `user`.  `ENOTCONN` if it is not an
     /// established connection, `EBUSY` if something else uses it already.
-    pub(crate) fn attach(conn: Arc<TcpConn<T>>) -> Result<Self> {
+    pub(crate) fn new(sock: SockRef, user: impl PinInit<T, Error>) -> Result<Self> {
+        let conn = TcpConn::new(sock, user)?;
         let data = Arc::into_raw(conn.clone());
         let core = &conn.core;
+        // Nobody else has the connection yet; the socket's callbacks find
+        // it once the user data is set, after `strp` and `saved`.
         core.attached.store(true, Ordering::Relaxed);
         // SAFETY: the socket is live; `strp` and `saved` are ours to
         // initialise; the user data stays valid while attached (the

@@ -86,8 +86,8 @@ impl PeerSet {
         }
         if sock.transport() == Transport::Tcp {
             self.tcp.reserve(1, GFP_KERNEL)?;
-            let ts = Stream::new(sock.sock_ref(), dev.into(), id)?;
-            let tunnel = TcpTunnel::attach(ts.clone())?;
+            let tunnel = Stream::take_over(sock.sock_ref(), dev.into(), id)?;
+            let ts = tunnel.conn().clone();
             self.tcp.push(tunnel, GFP_KERNEL)?;
             return Ok(PeerSock::Tcp(ts));
         }
