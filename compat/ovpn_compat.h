@@ -240,7 +240,14 @@ void ovpn_compat_tcp_restore_alloc(struct sock *sk,
 void ovpn_compat_tcp_op_enter(void);
 void ovpn_compat_tcp_op_exit(void);
 void ovpn_compat_tcp_quiesce(void);
-bool ovpn_compat_tcp_lock_unowned(struct sock *sk);
+enum {
+	OVPN_COMPAT_TCP_LOCKED = 0,
+	OVPN_COMPAT_TCP_OWNED = 1,
+	OVPN_COMPAT_TCP_NESTED = 2,
+};
+int ovpn_compat_tcp_lock_unowned(struct sock *sk);
+void ovpn_compat_tcp_nest_enter(void);
+void ovpn_compat_tcp_nest_exit(void);
 void ovpn_compat_tcp_unlock_unowned(struct sock *sk);
 void ovpn_compat_tcp_orig_release_cb(struct sock *sk);
 void ovpn_compat_tcp_may_sleep(struct sock *sk,

@@ -330,26 +330,53 @@ void ovpn_compat_lock_sock(struct sock *sk)
  */
 #define OVPN_TCP_SEND_NESTING 2
 
-/* For a sender in any context: true, with BHs disabled and @sk's spinlock
- * held, when no process owns @sk (the caller then has it to itself, as
- * TCP's receive path does); false, with nothing held, when one does (its
- * release_sock() runs the proto's release_cb, which sends then).
+/* Sections of this CPU that hold a taken-over socket's spinlock for the
+ * module (a send, the stream parser's delivery, release_cb), BHs off.  A
+ * send inside one (a tunnel nested in another's, or a routing loop
+ * through two devices) must not take a second socket's spinlock: on the
+ * same socket that deadlocks, on another it inverts the order.
  */
-bool ovpn_compat_tcp_lock_unowned(struct sock *sk)
+static DEFINE_PER_CPU(unsigned int, ovpn_tcp_nest);
+
+void ovpn_compat_tcp_nest_enter(void)
 {
-	/* A hook that runs with the lock held locking it again. */
-	lockdep_assert_not_held(&sk->sk_lock.slock);
+	__this_cpu_inc(ovpn_tcp_nest);
+}
+
+void ovpn_compat_tcp_nest_exit(void)
+{
+	__this_cpu_dec(ovpn_tcp_nest);
+}
+
+/* For a sender in any context: OVPN_COMPAT_TCP_LOCKED, with BHs disabled
+ * and @sk's spinlock held, when no process owns @sk (the caller then has
+ * it to itself, as TCP's receive path does); OVPN_COMPAT_TCP_OWNED, with
+ * nothing held, when one does (its release_sock() runs the proto's
+ * release_cb, which sends then); OVPN_COMPAT_TCP_NESTED, with nothing
+ * held, inside another such section of this CPU.
+ */
+int ovpn_compat_tcp_lock_unowned(struct sock *sk)
+{
 	local_bh_disable();
+	if (__this_cpu_read(ovpn_tcp_nest)) {
+		local_bh_enable();
+		return OVPN_COMPAT_TCP_NESTED;
+	}
+	/* A hook that TCP calls with the lock held locking it again. */
+	lockdep_assert_not_held(&sk->sk_lock.slock);
 	spin_lock_nested(&sk->sk_lock.slock, OVPN_TCP_SEND_NESTING);
-	if (!sock_owned_by_user(sk))
-		return true;
+	if (!sock_owned_by_user(sk)) {
+		__this_cpu_inc(ovpn_tcp_nest);
+		return OVPN_COMPAT_TCP_LOCKED;
+	}
 	spin_unlock(&sk->sk_lock.slock);
 	local_bh_enable();
-	return false;
+	return OVPN_COMPAT_TCP_OWNED;
 }
 
 void ovpn_compat_tcp_unlock_unowned(struct sock *sk)
 {
+	__this_cpu_dec(ovpn_tcp_nest);
 	spin_unlock(&sk->sk_lock.slock);
 	local_bh_enable();
 }

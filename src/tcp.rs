@@ -159,6 +159,10 @@ pub(crate) fn send(conn: &TcpSock, mut skb: SkBuff) -> Result {
         }
         // The owner's release sends it (`released`).
         TryLock::Owned => Ok(()),
+        TryLock::Nested => {
+            conn.queue_work();
+            Ok(())
+        }
         // The queue goes with the socket.
         TryLock::GivenBack => Err(ENOTCONN),
     }

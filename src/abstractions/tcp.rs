@@ -413,13 +413,18 @@ impl<T: TcpUser> TcpConn<T> {
     }
 
     /// Locks the socket from any context, unless a process owns it (its
-    /// owner's release calls [`TcpUser::released`] then), or it is given
-    /// back.
+    /// owner's release calls [`TcpUser::released`] then), this CPU is
+    /// inside a section that holds a taken-over socket locked already, or
+    /// the socket is given back.
     pub(crate) fn try_lock_unowned(&self) -> TryLock<'_, T> {
         let sk = self.core.sock.sk();
         // SAFETY: the sock is live while `self` holds it.
-        if !unsafe { bindings::ovpn_compat_tcp_lock_unowned(sk) } {
+        let r = unsafe { bindings::ovpn_compat_tcp_lock_unowned(sk) };
+        if r == bindings::OVPN_COMPAT_TCP_OWNED as c_int {
             return TryLock::Owned;
+        }
+        if r != bindings::OVPN_COMPAT_TCP_LOCKED as c_int {
+            return TryLock::Nested;
         }
         if !self.core.attached.load(Ordering::Relaxed) {
             // SAFETY: locked above.
@@ -465,6 +470,11 @@ pub(crate) enum TryLock<'a, T: TcpUser> {
     Locked(Locked<'a, T>),
     /// A process owns the socket.
     Owned,
+    /// This CPU is sending on, or delivering from, a taken-over socket
+    /// already (a tunnel inside another's, or a routing loop through two
+    /// devices): locking another would nest socket locks, the same one
+    /// deadlock.  Process context can send.
+    Nested,
     /// The socket is given back.
     GivenBack,
 }
@@ -896,8 +906,12 @@ unsafe extern "C" fn rcv_msg(strp: *mut bindings::strparser, skb: *mut bindings:
         return;
     }
     // The parser may run from its work item, in process context.
-    // SAFETY: an attached connection's `Core`, during the parser's call.
-    with_bh_disabled(|| unsafe { (core.vt.recv)(core, skb) });
+    with_bh_disabled(|| {
+        let _n = Nest::enter();
+        // SAFETY: an attached connection's `Core`, during the parser's
+        // call.
+        unsafe { (core.vt.recv)(core, skb) }
+    });
 }
 
 /// The stream parser's error callback: the stream is broken.
@@ -910,6 +924,29 @@ unsafe extern "C" fn abort_parser(strp: *mut bindings::strparser, _err: c_int) {
     let core = unsafe { core_of_strp(strp) };
     // SAFETY: as above.
     unsafe { (core.vt.ended)(core, Ended::Framing) };
+}
+
+/// Marks this CPU as inside a section that holds a taken-over socket
+/// locked (see [`TryLock::Nested`]), until dropped.  BHs must stay
+/// disabled meanwhile (the mark is per CPU): the holder is a callback that
+/// runs so.
+struct Nest(PhantomData<*mut ()>);
+
+impl Nest {
+    fn enter() -> Self {
+        // SAFETY: no precondition; paired with the exit in `drop`.
+        unsafe { bindings::ovpn_compat_tcp_nest_enter() };
+        Nest(PhantomData)
+    }
+}
+
+impl Drop for Nest {
+    fn drop(&mut self) {
+        // SAFETY: pairs with the enter in `Nest::enter`, on the same CPU
+        // (BHs off in between, and the value cannot move to another
+        // thread).
+        unsafe { bindings::ovpn_compat_tcp_nest_exit() };
+    }
 }
 
 /// A caller inside one of the socket operations or hooks that may sleep
@@ -1109,6 +1146,7 @@ unsafe extern "C" fn release_cb(sk: *mut bindings::sock) {
         // release of that lock finds it clear.  Inside a send, the sender
         // goes on with what is queued itself.
         if core.attached.load(Ordering::Relaxed) && !core.sending.load(Ordering::Relaxed) {
+            let _n = Nest::enter();
             // SAFETY: attached, owned by the releasing process whose
             // spinlock is held.
             unsafe { (core.vt.released)(core) };

@@ -188,6 +188,45 @@ t_tcp_routing_loop() {
 	check_routing_loop 1 "-c 1 -w 30"
 }
 
+# A TCP tunnel inside another (tun1 over tun0, both TCP), then a routing
+# loop through both: tun0's connection routed into tun1, whose connection
+# runs through tun0.  A send inside another send took the second socket's
+# spinlock (a recursive-locking splat when nested, a hard lockup on the
+# first socket's lock when looping); now the inner send goes to the
+# connection's work.  The loop must not hang the guest, and both tunnels
+# carry traffic again once it is gone.
+t_tcp_nested() {
+	# ChaCha20-Poly1305 everywhere: synchronous, so that one send runs
+	# inside the other (an asynchronous AES engine would complete later).
+	NO_KEYS=1 setup_tcp || return 1
+	local i
+	for i in 0 1; do
+		ip netns exec peer$i "$CLI" new_key tun0 1 0 1 chachapoly $i "$KEY" || return 1
+		ip -n peer$i link add tun1 type ovpn-dco || return 1
+		printf '%s\n' "addr add 6.6.6.$((i + 1))/24 dev tun1" "link set tun1 multicast off" \
+			"link set tun1 up" | ip -n peer$i -batch - || return 1
+	done
+	ip netns exec peer0 "$CLI" new_peer tun1 2 1196 5.5.5.2 0 --tcp listen --hold >$OUT.in0 2>&1 &
+	ip netns exec peer1 "$CLI" new_peer tun1 2 1197 5.5.5.1 1196 --tcp connect --hold >$OUT.in1 2>&1 &
+	wait_line $OUT.in0 '^ready' 30 && wait_line $OUT.in1 '^ready' 30 ||
+		{ echo "inner peers not set up:"; cat $OUT.in0 $OUT.in1; return 1; }
+	for i in 0 1; do
+		ip netns exec peer$i "$CLI" new_key tun1 2 0 1 chachapoly $i "$KEY" || return 1
+	done
+	check "the inner tunnel carries traffic" \
+		'ip netns exec peer0 ping -c 3 -i 0.2 -W 5 6.6.6.2 >/dev/null' || return 1
+	ip -n peer0 route add 10.10.0.2/32 dev tun1 || return 1
+	ip netns exec peer0 ping -q -c 5 -i 0.2 -W 1 6.6.6.2 >/dev/null
+	ip netns exec peer0 ping -q -c 5 -i 0.2 -W 1 5.5.5.2 >/dev/null
+	echo "in the loop: $(nonzero_stats peer0)"
+	ip -n peer0 route del 10.10.0.2/32 dev tun1 || return 1
+	# (Retransmissions back off meanwhile: up to 30 s for the first reply.)
+	check "the outer tunnel works without the loop" \
+		'ip netns exec peer0 ping -c 1 -w 30 5.5.5.2 >/dev/null' || return 1
+	check "the inner tunnel works without the loop" \
+		'ip netns exec peer0 ping -c 1 -w 30 6.6.6.2 >/dev/null'
+}
+
 # Review L1: an empty write by userspace writes nothing, as on any TCP
 # socket; before, it queued an empty frame that every later frame waited
 # behind.
@@ -249,5 +288,6 @@ scenario tcp-socket-restored t_tcp_socket_restored
 scenario tcp-fd-attack t_tcp_fd_attack
 scenario tcp-empty-write t_tcp_empty_write
 scenario tcp-routing-loop t_tcp_routing_loop
+scenario tcp-nested t_tcp_nested
 scenario tcp-throughput t_tcp_throughput
 finish
