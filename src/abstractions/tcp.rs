@@ -29,6 +29,7 @@ use core::any::TypeId;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::marker::PhantomData;
+use core::ptr::NonNull;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::ffi::{c_int, c_long};
 use kernel::prelude::*;
@@ -127,14 +128,14 @@ struct Vt {
     type_id: fn() -> TypeId,
     header_len: usize,
     msg_len: fn(&[u8]) -> Result<usize>,
-    recv: unsafe fn(&Core, SkBuff),
-    write_space: unsafe fn(&Core),
-    ended: unsafe fn(&Core, Ended),
+    recv: unsafe fn(CorePtr<'_>, SkBuff),
+    write_space: unsafe fn(CorePtr<'_>),
+    ended: unsafe fn(CorePtr<'_>, Ended),
     closing: unsafe fn(*const Core, rcu::Guard),
-    recvmsg: unsafe fn(&Core, *mut bindings::msghdr, usize, bool) -> c_int,
-    sendmsg: unsafe fn(&Core, *mut bindings::msghdr, usize) -> c_int,
-    readable: unsafe fn(&Core) -> bool,
-    released: unsafe fn(&Core),
+    recvmsg: unsafe fn(CorePtr<'_>, *mut bindings::msghdr, usize, bool) -> c_int,
+    sendmsg: unsafe fn(CorePtr<'_>, *mut bindings::msghdr, usize) -> c_int,
+    readable: unsafe fn(CorePtr<'_>) -> bool,
+    released: unsafe fn(CorePtr<'_>),
 }
 
 /// The vtable of `T`.
@@ -165,36 +166,37 @@ impl<T: TcpUser> VtOf<T> {
 
     /// # Safety
     ///
-    /// `core` must be the `core` of a `TcpConn<T>`.
-    unsafe fn conn(core: &Core) -> &TcpConn<T> {
+    /// `core` must point to the `core` of a `TcpConn<T>`, with the
+    /// provenance of the whole connection, alive for `'a`.
+    unsafe fn conn<'a>(core: *const Core) -> &'a TcpConn<T> {
         // SAFETY: per the contract; `core` is the first field of the
         // `repr(C)` `TcpConn<T>`, so the pointers are equal.
-        unsafe { &*core::ptr::from_ref(core).cast::<TcpConn<T>>() }
+        unsafe { &*core.cast::<TcpConn<T>>() }
     }
 
     /// # Safety
     ///
     /// `core` must be that of an attached `TcpConn<T>`, alive for the
     /// call (so for every shim below).
-    unsafe fn recv(core: &Core, skb: SkBuff) {
+    unsafe fn recv(core: CorePtr<'_>, skb: SkBuff) {
         // SAFETY: the vtable of `T` is only in `TcpConn<T>`s.
-        T::recv(unsafe { Self::conn(core) }, skb)
+        T::recv(unsafe { Self::conn(core.as_ptr()) }, skb)
     }
 
     /// # Safety
     ///
     /// As for `recv`.
-    unsafe fn write_space(core: &Core) {
+    unsafe fn write_space(core: CorePtr<'_>) {
         // SAFETY: as for `recv`.
-        T::write_space(unsafe { Self::conn(core) })
+        T::write_space(unsafe { Self::conn(core.as_ptr()) })
     }
 
     /// # Safety
     ///
     /// As for `recv`.
-    unsafe fn ended(core: &Core, why: Ended) {
+    unsafe fn ended(core: CorePtr<'_>, why: Ended) {
         // SAFETY: as for `recv`.
-        T::ended(unsafe { Self::conn(core) }, why)
+        T::ended(unsafe { Self::conn(core.as_ptr()) }, why)
     }
 
     /// # Safety
@@ -204,7 +206,7 @@ impl<T: TcpUser> VtOf<T> {
     unsafe fn closing(core: *const Core, g: rcu::Guard) {
         // SAFETY: as for `recv`; valid during the guard's section, which
         // the reference taken here outlives.
-        let conn = unsafe { Self::conn(&*core) }.arc();
+        let conn = unsafe { Self::conn(core) }.arc();
         drop(g);
         T::closing(&conn)
     }
@@ -213,9 +215,14 @@ impl<T: TcpUser> VtOf<T> {
     ///
     /// As for `recv`, the socket locked by the calling process, which
     /// unlocks it afterwards; `msg` the caller's.
-    unsafe fn recvmsg(core: &Core, msg: *mut bindings::msghdr, len: usize, peek: bool) -> c_int {
+    unsafe fn recvmsg(
+        core: CorePtr<'_>,
+        msg: *mut bindings::msghdr,
+        len: usize,
+        peek: bool,
+    ) -> c_int {
         // SAFETY: as for `recv`.
-        let conn = unsafe { Self::conn(core) };
+        let conn = unsafe { Self::conn(core.as_ptr()) };
         // INVARIANT: the caller locked the socket, which is attached, and
         // unlocks it after we return.
         let mut locked = ProcessLocked(Locked::new(conn, Hold::Caller));
@@ -227,9 +234,9 @@ impl<T: TcpUser> VtOf<T> {
     /// # Safety
     ///
     /// As for `recvmsg`.
-    unsafe fn sendmsg(core: &Core, msg: *mut bindings::msghdr, len: usize) -> c_int {
+    unsafe fn sendmsg(core: CorePtr<'_>, msg: *mut bindings::msghdr, len: usize) -> c_int {
         // SAFETY: as for `recv`.
-        let conn = unsafe { Self::conn(core) };
+        let conn = unsafe { Self::conn(core.as_ptr()) };
         // INVARIANT: as in `recvmsg`.
         let mut locked = ProcessLocked(Locked::new(conn, Hold::Caller));
         // SAFETY: the caller's message, for this call.
@@ -240,18 +247,18 @@ impl<T: TcpUser> VtOf<T> {
     /// # Safety
     ///
     /// As for `recv`.
-    unsafe fn readable(core: &Core) -> bool {
+    unsafe fn readable(core: CorePtr<'_>) -> bool {
         // SAFETY: as for `recv`.
-        T::readable(unsafe { Self::conn(core) })
+        T::readable(unsafe { Self::conn(core.as_ptr()) })
     }
 
     /// # Safety
     ///
     /// As for `recv`, the socket owned by a process releasing it, whose
     /// spinlock the caller holds.
-    unsafe fn released(core: &Core) {
+    unsafe fn released(core: CorePtr<'_>) {
         // SAFETY: as for `recv`.
-        let conn = unsafe { Self::conn(core) };
+        let conn = unsafe { Self::conn(core.as_ptr()) };
         // INVARIANT: the releasing process still owns the socket and the
         // caller holds its spinlock; `release_sock` unlocks after us.
         let mut locked = Locked::new(conn, Hold::Caller);
@@ -449,7 +456,7 @@ impl<T: TcpUser> TcpConn<T> {
             return None;
         }
         // SAFETY: a `Core` with `T`'s vtable is in a `TcpConn<T>`.
-        Some(unsafe { VtOf::<T>::conn(core) })
+        Some(unsafe { VtOf::<T>::conn(core.as_ptr()) })
     }
 
     /// The connection whose socket sent `skb`, if it is one of `T`'s.
@@ -712,6 +719,38 @@ impl RecvMsg<'_> {
     }
 }
 
+/// A `Core` found from its socket or stream parser, alive for `'a`.
+///
+/// # Invariants
+///
+/// The pointer has the provenance of the whole [`TcpConn`] (it comes from
+/// the socket's user data or from the parser's pointer, both derived from
+/// the connection's `Arc::into_raw`), which is alive for `'a`.
+#[derive(Clone, Copy)]
+struct CorePtr<'a>(NonNull<Core>, PhantomData<&'a Core>);
+
+impl CorePtr<'_> {
+    fn as_ptr(self) -> *const Core {
+        self.0.as_ptr()
+    }
+
+    /// The stream parser's pointer, derived with the whole connection's
+    /// provenance.
+    fn strp(self) -> *mut bindings::strparser {
+        // SAFETY: `Core` is alive (invariant); no reference is made.
+        Opaque::cast_into(unsafe { core::ptr::addr_of!((*self.0.as_ptr()).strp) })
+    }
+}
+
+impl core::ops::Deref for CorePtr<'_> {
+    type Target = Core;
+
+    fn deref(&self) -> &Core {
+        // SAFETY: alive for `'a`, which outlives `&self` (invariant).
+        unsafe { self.0.as_ref() }
+    }
+}
+
 /// The `Core` of a socket this module took over, during the read-side
 /// section of `_g` (or while the socket is locked, which keeps it taken
 /// over).
@@ -722,15 +761,13 @@ impl RecvMsg<'_> {
 /// copies (what the C helper checks), a set user data is the
 /// [`TcpConn`] that [`TcpTunnel`] attached: listen children cannot exist
 /// (no disconnect, NOCOPY) and no ULP can be stacked while attached.
-unsafe fn core_of<'a>(sk: *mut bindings::sock, _g: &'a rcu::Guard) -> Option<&'a Core> {
-    // SAFETY: per the contract; the user data of an attached socket is a
-    // `TcpConn`, whose first field is its `Core`, kept alive until a grace
-    // period after detaching, and the guard's section began before that.
-    unsafe {
-        bindings::ovpn_compat_tcp_user_data(sk)
-            .cast::<Core>()
-            .as_ref()
-    }
+unsafe fn core_of<'a>(sk: *mut bindings::sock, _g: &'a rcu::Guard) -> Option<CorePtr<'a>> {
+    // SAFETY: per the contract.
+    let p = unsafe { bindings::ovpn_compat_tcp_user_data(sk) };
+    // INVARIANT: the user data of an attached socket is the connection's
+    // `Arc::into_raw`, whose first field is its `Core`, kept alive until a
+    // grace period after detaching, and the guard's section began before.
+    NonNull::new(p.cast::<Core>()).map(|p| CorePtr(p, PhantomData))
 }
 
 /// The `Core` of a socket its caller has locked.
@@ -739,15 +776,15 @@ unsafe fn core_of<'a>(sk: *mut bindings::sock, _g: &'a rcu::Guard) -> Option<&'a
 ///
 /// `sk` must be live and locked by the caller; the reference must not be
 /// used after unlocking.
-unsafe fn locked_core_of<'a>(sk: *mut bindings::sock) -> Option<&'a Core> {
+unsafe fn locked_core_of<'a>(sk: *mut bindings::sock) -> Option<CorePtr<'a>> {
     let g = rcu::read_lock();
     // SAFETY: `sk` is live (the contract of `core_of`).
-    let core = unsafe { core_of(sk, &g) }.map(core::ptr::from_ref::<Core>);
+    let core = unsafe { core_of(sk, &g) }.map(|c| c.0);
     drop(g);
-    // SAFETY: detaching clears the user data with the socket locked and
+    // INVARIANT: detaching clears the user data with the socket locked and
     // frees the connection only later, so it stays valid while the caller
     // holds the lock.
-    core.map(|c| unsafe { &*c })
+    core.map(|c| CorePtr(c, PhantomData))
 }
 
 /// The `Core` of a stream parser.
@@ -755,12 +792,16 @@ unsafe fn locked_core_of<'a>(sk: *mut bindings::sock) -> Option<&'a Core> {
 /// # Safety
 ///
 /// `strp` must be the `strp` field of a live, attached [`TcpConn`]'s
-/// `Core`; the reference must not outlive the callback it is used in.
-unsafe fn core_of_strp<'a>(strp: *mut bindings::strparser) -> &'a Core {
+/// `Core`, as [`CorePtr::strp`] derives it; the result must not outlive
+/// the callback it is used in.
+unsafe fn core_of_strp<'a>(strp: *mut bindings::strparser) -> CorePtr<'a> {
     let off = core::mem::offset_of!(Core, strp);
     // SAFETY: per the contract, `strp` is at offset `off` of a `Core`
     // (`Opaque` is transparent).
-    unsafe { &*strp.cast::<u8>().sub(off).cast::<Core>() }
+    let p = unsafe { strp.cast::<u8>().sub(off).cast::<Core>() };
+    // INVARIANT: per the contract, with the parser pointer's provenance.
+    // SAFETY: not null, a field's address minus its offset.
+    CorePtr(unsafe { NonNull::new_unchecked(p) }, PhantomData)
 }
 
 /// The socket's data-ready callback: feeds the stream parser.
@@ -773,7 +814,7 @@ unsafe extern "C" fn data_ready(sk: *mut bindings::sock) {
     // SAFETY: the TCP stack calls this with a live socket of ours.
     if let Some(core) = unsafe { core_of(sk, &g) } {
         // SAFETY: the parser of an attached socket is initialised.
-        unsafe { bindings::strp_data_ready(core.strp.get()) };
+        unsafe { bindings::strp_data_ready(core.strp()) };
     }
 }
 
@@ -1002,7 +1043,7 @@ unsafe extern "C" fn close(sk: *mut bindings::sock, timeout: c_long) {
     let _f = InFlight::enter();
     let g = rcu::read_lock();
     // SAFETY: the socket is live.
-    let found = unsafe { core_of(sk, &g) }.map(|c| (c.vt.closing, core::ptr::from_ref(c)));
+    let found = unsafe { core_of(sk, &g) }.map(|c| (c.vt.closing, c.as_ptr()));
     match found {
         // SAFETY: an attached connection's `Core` found under `g`, which
         // the hook ends only after it took its own reference.
@@ -1206,6 +1247,10 @@ impl<T: TcpUser> TcpTunnel<T> {
         // Nobody else has the connection yet; the socket's callbacks find
         // it once the user data is set, after `strp` and `saved`.
         core.attached.store(true, Ordering::Relaxed);
+        // The parser's pointer, with the connection's provenance: the
+        // parser's callbacks get back to the connection from it.
+        // SAFETY: `data` points to the live connection; no reference made.
+        let strp = Opaque::cast_into(unsafe { core::ptr::addr_of!((*data).core.strp) });
         // SAFETY: the socket is live; `strp` and `saved` are ours to
         // initialise; the user data stays valid while attached (the
         // reference taken above).
@@ -1213,7 +1258,7 @@ impl<T: TcpUser> TcpTunnel<T> {
             bindings::ovpn_compat_tcp_attach(
                 core.sock.sk(),
                 data.cast_mut().cast::<c_void>(),
-                core.strp.get(),
+                strp,
                 core.saved.get(),
                 &OPS.0,
             )
