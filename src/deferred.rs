@@ -6,10 +6,9 @@
 //! device's peer mutex.
 
 use crate::abstractions::netdev::NetDevice;
-use crate::abstractions::rtnl::driver_data;
 use crate::abstractions::wq;
 use crate::crypto::{KeySlot, Slot};
-use crate::netdev::OvpnLink;
+use crate::netdev::ovpn_of;
 use crate::peer::{self, Peer};
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
@@ -20,7 +19,7 @@ use kernel::sync::Arc;
 pub(crate) fn refile_later(dev: &NetDevice) -> Result {
     let dev: ARef<NetDevice> = dev.into();
     wq::run_later(move || {
-        if let Some(ovpn) = driver_data::<OvpnLink>(&dev) {
+        if let Some(ovpn) = ovpn_of(&dev) {
             ovpn.peers().lock().refile(ovpn.tables());
         }
     })
@@ -31,7 +30,7 @@ pub(crate) fn refile_later(dev: &NetDevice) -> Result {
 pub(crate) fn retire_key_later(peer: &Arc<Peer>, key: &Arc<KeySlot>) -> Result {
     let (peer, key) = (peer.clone(), key.clone());
     wq::run_later(move || {
-        let Some(ovpn) = driver_data::<OvpnLink>(peer.dev()) else {
+        let Some(ovpn) = ovpn_of(peer.dev()) else {
             return;
         };
         // Key changes are serialised by the peer lock; the slot may hold
@@ -49,7 +48,7 @@ pub(crate) fn remove_later(peer: &Arc<Peer>, reason: u8) -> Result {
     let peer = peer.clone();
     wq::run_later(move || {
         let dev = peer.dev();
-        let Some(ovpn) = driver_data::<OvpnLink>(dev) else {
+        let Some(ovpn) = ovpn_of(dev) else {
             return;
         };
         let mut set = ovpn.peers().lock();

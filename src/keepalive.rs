@@ -10,9 +10,8 @@
 //! its descriptor), whose close would otherwise go unnoticed.
 
 use crate::abstractions::netdev::{now_ms, NetDevice};
-use crate::abstractions::rtnl::driver_data;
 use crate::abstractions::wq;
-use crate::netdev::OvpnLink;
+use crate::netdev::ovpn_of;
 use crate::peer::{self, Due};
 use crate::proto::uapi;
 use crate::tx;
@@ -60,7 +59,7 @@ pub(crate) fn schedule(dev: &NetDevice) -> Result {
 }
 
 fn tick(dev: &NetDevice) {
-    let Some(ovpn) = driver_data::<OvpnLink>(dev) else {
+    let Some(ovpn) = ovpn_of(dev) else {
         return;
     };
     let now = now_ms();

@@ -111,6 +111,12 @@ impl PinnedDrop for Ovpn {
     }
 }
 
+/// The driver data of one of this module's devices, whatever its link
+/// type; `None` for other devices and ones not fully created.
+pub(crate) fn ovpn_of(dev: &NetDevice) -> Option<&Ovpn> {
+    driver_data::<OvpnLink>(dev)
+}
+
 /// The `ovpn-dco` link type.
 pub(crate) struct OvpnLink;
 
@@ -171,7 +177,7 @@ impl LinkDriver for OvpnLink {
         // Without memory for the job, here and now.
         let d: ARef<NetDevice> = dev.into();
         let later = wq::run_later(move || {
-            if let Some(ovpn) = driver_data::<OvpnLink>(&d) {
+            if let Some(ovpn) = ovpn_of(&d) {
                 ovpn.peers().lock().gc_socks();
             }
         });

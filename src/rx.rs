@@ -7,11 +7,10 @@
 
 use crate::abstractions::crypto::{self, Aead, AeadJob, Direction};
 use crate::abstractions::netdev::{now_ms, now_ns, with_bh_disabled};
-use crate::abstractions::rtnl::driver_data;
 use crate::abstractions::skb::SkBuff;
 use crate::abstractions::wq;
 use crate::crypto::KeySlot;
-use crate::netdev::{Mode, Ovpn, OvpnLink};
+use crate::netdev::{ovpn_of, Mode, Ovpn};
 use crate::peer::{self, count, HeldRx, Peer, PeerSock};
 use crate::proto::aead::{self as wire_aead, AAD_LEN, OVERHEAD};
 use crate::proto::hold::HOLD_MAX;
@@ -199,7 +198,7 @@ impl AeadJob for RxJob {
     fn complete(self, mut skb: SkBuff, result: Result) {
         let peer = &self.peer;
         let dev = peer.dev();
-        let Some(ovpn) = driver_data::<OvpnLink>(dev) else {
+        let Some(ovpn) = ovpn_of(dev) else {
             dev.stats_rx_dropped();
             return;
         };

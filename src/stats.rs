@@ -4,8 +4,7 @@
 //! went through the peers' RX and TX work (`ethtool -S`).
 
 use crate::abstractions::netdev::NetDevice;
-use crate::abstractions::rtnl::driver_data;
-use crate::netdev::OvpnLink;
+use crate::netdev::ovpn_of;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 
@@ -103,7 +102,7 @@ impl DropStats {
 /// in its counter by reason.  (The caller frees the packet, usually by
 /// dropping it.)
 pub(crate) fn dropped(dev: &NetDevice, why: Reason) {
-    if let Some(ovpn) = driver_data::<OvpnLink>(dev) {
+    if let Some(ovpn) = ovpn_of(dev) {
         ovpn.drops().0[why as usize].fetch_add(1, Ordering::Relaxed);
     }
     if why.is_rx() {
@@ -128,7 +127,7 @@ pub(crate) fn count_queued(dev: &NetDevice, which: Queued, n: u64) {
         Queued::Rx => RX_QUEUED,
         Queued::Tx => TX_QUEUED,
     };
-    if let Some(ovpn) = driver_data::<OvpnLink>(dev) {
+    if let Some(ovpn) = ovpn_of(dev) {
         ovpn.drops().0[i].fetch_add(n, Ordering::Relaxed);
     }
 }

@@ -5,10 +5,9 @@
 //! receive path (`rx`); control packets go back to userspace.  A socket
 //! userspace closes ends its peers.
 
-use crate::abstractions::rtnl::driver_data;
 use crate::abstractions::skb::SkBuff;
 use crate::abstractions::udp::{UdpRecv, UdpSock};
-use crate::netdev::{Mode, OvpnLink};
+use crate::netdev::{ovpn_of, Mode};
 use crate::peer::{self, Peer, PeerSock};
 use crate::proto::netdev::UDP_HEADER_LEN;
 use crate::proto::uapi;
@@ -26,7 +25,7 @@ pub(crate) struct OvpnUdp;
 impl UdpRecv for OvpnUdp {
     fn closed(sock: Arc<UdpSock>) {
         let dev = sock.dev();
-        let Some(ovpn) = driver_data::<OvpnLink>(dev) else {
+        let Some(ovpn) = ovpn_of(dev) else {
             return;
         };
         ovpn.peers().lock().remove_on(ovpn.tables(), &sock, |p| {
@@ -47,7 +46,7 @@ impl UdpRecv for OvpnUdp {
             // Control channel: userspace's.
             return Some(skb);
         }
-        let Some(ovpn) = driver_data::<OvpnLink>(dev) else {
+        let Some(ovpn) = ovpn_of(dev) else {
             dev.stats_rx_dropped();
             return None;
         };
@@ -88,7 +87,7 @@ impl UdpRecv for OvpnUdp {
 
 /// The peer a TCP connection carries, if it is still the device's.
 fn tcp_peer(sock: &TcpSock) -> Option<Arc<Peer>> {
-    let ovpn = driver_data::<OvpnLink>(sock.user().dev())?;
+    let ovpn = ovpn_of(sock.user().dev())?;
     let g = rcu::read_lock();
     let peer = match ovpn.mode() {
         Mode::P2p => ovpn.tables().p2p(&g),
@@ -148,7 +147,7 @@ pub(crate) fn tcp_failed(sock: &TcpSock, why: TcpFailure) {
 /// already under way).
 pub(crate) fn tcp_closing(sock: &Arc<TcpSock>) {
     let dev = sock.user().dev();
-    let Some(ovpn) = driver_data::<OvpnLink>(dev) else {
+    let Some(ovpn) = ovpn_of(dev) else {
         return;
     };
     let mut set = ovpn.peers().lock();

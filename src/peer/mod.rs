@@ -9,7 +9,6 @@
 //! flight hold their own.  The memory goes with the last reference,
 //! exactly once.
 
-use crate::abstractions::genl::{Context, GenlMsg, MsgWriter};
 use crate::abstractions::netdev::with_bh_disabled;
 use crate::abstractions::netdev::{now_ms, NetDevice};
 use crate::abstractions::rcu::RcuPtr;
@@ -19,7 +18,6 @@ use crate::crypto::Keys;
 use crate::proto::hold::Hold;
 use crate::proto::sockaddr::{IpAddr, SockAddr};
 use crate::proto::steer::RxSteer;
-use crate::proto::uapi;
 use crate::stats::{count_queued, Queued};
 use crate::tcp::TcpSock;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -338,83 +336,32 @@ impl Peer {
         }
     }
 
-    /// Writes the peer as a `GET_PEER` reply nest.
-    pub(crate) fn fill(&self, msg: &mut impl MsgWriter) -> Result {
-        use uapi::*;
-        let nest = msg.nest_start(OVPN_ATTR_GET_PEER)?;
-        msg.put_u32(OVPN_GET_PEER_RESP_ATTR_PEER_ID, self.id)?;
-        if let Some(a) = &self.vpn4 {
-            msg.put_bytes(OVPN_GET_PEER_RESP_ATTR_IPV4, a)?;
-        }
-        if let Some(a) = &self.vpn6 {
-            msg.put_bytes(OVPN_GET_PEER_RESP_ATTR_IPV6, a)?;
-        }
-        msg.put_u32(
-            OVPN_GET_PEER_RESP_ATTR_KEEPALIVE_INTERVAL,
+    /// The peer's VPN addresses (IPv4, IPv6), fixed at creation.
+    pub(crate) fn vpn_addrs(&self) -> (Option<[u8; 4]>, Option<[u8; 16]>) {
+        (self.vpn4, self.vpn6)
+    }
+
+    /// The keepalive interval and timeout (seconds; 0 is off).
+    pub(crate) fn keepalive(&self) -> (u32, u32) {
+        (
             self.keepalive_interval.load(Ordering::Relaxed),
-        )?;
-        msg.put_u32(
-            OVPN_GET_PEER_RESP_ATTR_KEEPALIVE_TIMEOUT,
             self.keepalive_timeout.load(Ordering::Relaxed),
-        )?;
-        {
-            let g = kernel::sync::rcu::read_lock();
-            if let Some(b) = self.bind.get(&g) {
-                let (raw, len) = b.remote.to_raw();
-                msg.put_bytes(OVPN_GET_PEER_RESP_ATTR_SOCKADDR_REMOTE, &raw[..len])?;
-                if let Some(l) = &b.local {
-                    msg.put_bytes(OVPN_GET_PEER_RESP_ATTR_LOCAL_IP, l.octets())?;
-                }
-            }
-        }
-        let lport = match &self.sock {
+        )
+    }
+
+    /// The peer's transport address and the local address used for it,
+    /// as they are now.
+    pub(crate) fn endpoints(&self) -> Option<(SockAddr, Option<IpAddr>)> {
+        let g = kernel::sync::rcu::read_lock();
+        self.bind.get(&g).map(|b| (b.remote, b.local))
+    }
+
+    /// The local port of the peer's socket.
+    pub(crate) fn local_port(&self) -> u16 {
+        match &self.sock {
             PeerSock::Udp(u) => u.socket().local_port(),
             PeerSock::Tcp(t) => t.socket().local_port(),
-        };
-        msg.put_be16(OVPN_GET_PEER_RESP_ATTR_LOCAL_PORT, lport)?;
-        let s = &self.stats;
-        let pad = OVPN_GET_PEER_RESP_ATTR_UNSPEC;
-        let ld = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        // The ABI has 32-bit packet counters; they wrap like OpenVPN's.
-        let ld32 = |c: &AtomicU64| ld(c) as u32;
-        msg.put_u64(
-            OVPN_GET_PEER_RESP_ATTR_VPN_RX_BYTES,
-            ld(&s.vpn_rx_bytes),
-            pad,
-        )?;
-        msg.put_u32(
-            OVPN_GET_PEER_RESP_ATTR_VPN_RX_PACKETS,
-            ld32(&s.vpn_rx_packets),
-        )?;
-        msg.put_u64(
-            OVPN_GET_PEER_RESP_ATTR_VPN_TX_BYTES,
-            ld(&s.vpn_tx_bytes),
-            pad,
-        )?;
-        msg.put_u32(
-            OVPN_GET_PEER_RESP_ATTR_VPN_TX_PACKETS,
-            ld32(&s.vpn_tx_packets),
-        )?;
-        msg.put_u64(
-            OVPN_GET_PEER_RESP_ATTR_LINK_RX_BYTES,
-            ld(&s.link_rx_bytes),
-            pad,
-        )?;
-        msg.put_u32(
-            OVPN_GET_PEER_RESP_ATTR_LINK_RX_PACKETS,
-            ld32(&s.link_rx_packets),
-        )?;
-        msg.put_u64(
-            OVPN_GET_PEER_RESP_ATTR_LINK_TX_BYTES,
-            ld(&s.link_tx_bytes),
-            pad,
-        )?;
-        msg.put_u32(
-            OVPN_GET_PEER_RESP_ATTR_LINK_TX_PACKETS,
-            ld32(&s.link_tx_packets),
-        )?;
-        msg.nest_end(nest);
-        Ok(())
+        }
     }
 }
 
@@ -441,23 +388,11 @@ pub(crate) fn drain(
     count_queued(peer.dev(), which, n);
 }
 
-/// Tells userspace (group `peers`, in the device's namespace) that peer
-/// `id` of `dev` is gone, and why.
-fn notify_del(dev: &NetDevice, id: u32, reason: u8) -> Result {
-    let mut msg = GenlMsg::notification(uapi::OVPN_CMD_DEL_PEER as u8, Context::Process)?;
-    msg.put_u32(uapi::OVPN_ATTR_IFINDEX, dev.ifindex() as u32)?;
-    let nest = msg.nest_start(uapi::OVPN_ATTR_DEL_PEER)?;
-    msg.put_u8(uapi::OVPN_DEL_PEER_ATTR_REASON, reason)?;
-    msg.put_u32(uapi::OVPN_DEL_PEER_ATTR_PEER_ID, id)?;
-    msg.nest_end(nest);
-    msg.multicast(dev.net(), 0, Context::Process)
-}
-
 /// Announces a peer removed from `dev` for `reason` (notifying userspace)
 /// and drops the caller's reference; its memory and socket go with the
 /// last one.
 pub(crate) fn announce_removed(dev: &NetDevice, peer: Arc<Peer>, reason: u8) {
-    if let Err(e) = notify_del(dev, peer.id(), reason) {
+    if let Err(e) = crate::netlink::notify::peer_removed(dev, peer.id(), reason) {
         pr_warn!("peer {}: deletion notice not sent ({:?})\n", peer.id(), e);
     }
 }

@@ -1,105 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `ovpn-dco-v2` generic netlink family: request handling.
-//!
-//! Every request names its device with `OVPN_ATTR_IFINDEX`, resolved in the
-//! caller's network namespace.  The genetlink core has already checked the
-//! caller's CAP_NET_ADMIN (`GENL_ADMIN_PERM`) and validated the attributes
-//! strictly against the policies in `compat/netlink_gen.c`.
+//! The `ovpn-dco-v2` family (OpenVPN 2.6): its requests and its peer
+//! writer.  Every request names its device with `OVPN_ATTR_IFINDEX`,
+//! resolved in the caller's network namespace; the policies are in
+//! `compat/netlink_gen.c`.
 
-use crate::abstractions::genl::{Dump, GenlInfo, GenlMsg};
+use super::{find_peer, lookup_dev, ovpn, peer_id, reject, require};
+use crate::abstractions::genl::{Dump, GenlInfo, GenlMsg, MsgWriter};
 use crate::abstractions::netdev::NetDevice;
 use crate::abstractions::nl::{Attr, Nested, Policy};
-use crate::abstractions::rtnl::driver_data;
 use crate::abstractions::socket::{Socket, Transport};
 use crate::crypto::{KeyDir, KeySlot, Slot};
-use crate::netdev::{Mode, Ovpn, OvpnLink};
+use crate::netdev::{Mode, Ovpn};
 use crate::peer::{self, Peer, PeerConfig};
 use crate::proto::aead::{CipherAlg, NONCE_TAIL_LEN};
 use crate::proto::sockaddr::{IpAddr, SockAddr};
 use crate::proto::uapi;
-use crate::proto::wire::PEER_ID_UNDEF;
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
-use kernel::sync::aref::ARef;
-use kernel::sync::Arc;
-
-/// Resolves `OVPN_ATTR_IFINDEX` to an ovpn-dco device in the caller's
-/// namespace: missing or not an ovpn-dco device gives `EINVAL`, an unknown
-/// index `ENODEV`.
-fn lookup_dev(info: &GenlInfo<'_>) -> Result<ARef<NetDevice>> {
-    let extack = info.extack();
-    let Some(attr) = info.attr(uapi::OVPN_ATTR_IFINDEX) else {
-        extack.missing(None, uapi::OVPN_ATTR_IFINDEX);
-        extack.msg(c"ovpn-dco: missing ifindex");
-        return Err(EINVAL);
-    };
-    let ifindex = attr.get_u32()?;
-    let dev = i32::try_from(ifindex)
-        .ok()
-        .and_then(|i| info.net().dev_get_by_index(i));
-    let Some(dev) = dev else {
-        extack.bad_attr(&attr);
-        extack.msg(c"ovpn-dco: no device with this ifindex");
-        return Err(ENODEV);
-    };
-    if driver_data::<OvpnLink>(&dev).is_none() {
-        extack.bad_attr(&attr);
-        extack.msg(c"ovpn-dco: device is not an ovpn-dco device");
-        return Err(EINVAL);
-    }
-    Ok(dev)
-}
-
-/// The driver data of a device `lookup_dev` returned.
-fn ovpn(dev: &NetDevice) -> Result<&Ovpn> {
-    driver_data::<OvpnLink>(dev).ok_or(ENODEV)
-}
-
-/// Reads a required attribute of a nest, reporting it as missing otherwise.
-fn require<'a>(info: &GenlInfo<'a>, nest: &Nested<'a>, ty: u32) -> Result<Attr<'a>> {
-    nest.get(ty).ok_or_else(|| {
-        let extack = info.extack();
-        extack.missing(Some(&nest.nest()), ty);
-        extack.msg(c"ovpn-dco: missing required attribute");
-        EINVAL
-    })
-}
-
-/// Reports `attr` as the culprit with `msg` and returns `err`.
-fn reject(info: &GenlInfo<'_>, attr: &Attr<'_>, msg: &'static CStr, err: Error) -> Error {
-    info.extack().bad_attr(attr);
-    info.extack().msg(msg);
-    err
-}
-
-/// Reads the peer id of a request (attribute `ty` of `nest`).
-fn peer_id(info: &GenlInfo<'_>, nest: &Nested<'_>, ty: u32) -> Result<u32> {
-    let attr = require(info, nest, ty)?;
-    let id = attr.get_u32()?;
-    // 0xFFFFFF is the undefined id of packets that name no peer.
-    if id >= PEER_ID_UNDEF {
-        return Err(reject(
-            info,
-            &attr,
-            c"ovpn-dco: peer id must be below 0xFFFFFF",
-            EINVAL,
-        ));
-    }
-    Ok(id)
-}
-
-/// Looks up the peer named by attribute `ty` of `nest`; `ENOENT` if none.
-fn find_peer(info: &GenlInfo<'_>, ovpn: &Ovpn, nest: &Nested<'_>, ty: u32) -> Result<Arc<Peer>> {
-    let id = peer_id(info, nest, ty)?;
-    ovpn.peers().lock().get(id).ok_or_else(|| {
-        let attr = nest.get(ty);
-        if let Some(a) = attr {
-            info.extack().bad_attr(&a);
-        }
-        info.extack().msg(c"ovpn-dco: no peer with this id");
-        ENOENT
-    })
-}
 
 fn new_peer(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
     use uapi::*;
@@ -247,7 +165,7 @@ fn get_peer(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
     let nest = info.nested(OVPN_ATTR_GET_PEER)?;
     let peer = find_peer(info, ovpn, &nest, OVPN_GET_PEER_ATTR_PEER_ID)?;
     let mut msg = GenlMsg::reply_to(info, OVPN_CMD_GET_PEER as u8)?;
-    peer.fill(&mut msg)?;
+    write_peer(&peer, &mut msg)?;
     msg.reply(info)
 }
 
@@ -379,7 +297,7 @@ pub(crate) fn dumpit(info: &GenlInfo<'_>, dump: &mut Dump<'_>) -> Result {
         let Ok(mut entry) = dump.entry(uapi::OVPN_CMD_GET_PEER as u8) else {
             break;
         };
-        if peer.fill(&mut entry).is_err() {
+        if write_peer(peer, &mut entry).is_err() {
             // The skb is full: this entry is dropped and resent next call.
             break;
         }
@@ -387,5 +305,73 @@ pub(crate) fn dumpit(info: &GenlInfo<'_>, dump: &mut Dump<'_>) -> Result {
         next = peer.id() as usize + 1;
     }
     dump.set_cursor(next);
+    Ok(())
+}
+
+/// Writes `peer` as a `GET_PEER` reply nest.
+fn write_peer(peer: &Peer, msg: &mut impl MsgWriter) -> Result {
+    use uapi::*;
+    let nest = msg.nest_start(OVPN_ATTR_GET_PEER)?;
+    msg.put_u32(OVPN_GET_PEER_RESP_ATTR_PEER_ID, peer.id())?;
+    let (vpn4, vpn6) = peer.vpn_addrs();
+    if let Some(a) = &vpn4 {
+        msg.put_bytes(OVPN_GET_PEER_RESP_ATTR_IPV4, a)?;
+    }
+    if let Some(a) = &vpn6 {
+        msg.put_bytes(OVPN_GET_PEER_RESP_ATTR_IPV6, a)?;
+    }
+    let (interval, timeout) = peer.keepalive();
+    msg.put_u32(OVPN_GET_PEER_RESP_ATTR_KEEPALIVE_INTERVAL, interval)?;
+    msg.put_u32(OVPN_GET_PEER_RESP_ATTR_KEEPALIVE_TIMEOUT, timeout)?;
+    if let Some((remote, local)) = peer.endpoints() {
+        let (raw, len) = remote.to_raw();
+        msg.put_bytes(OVPN_GET_PEER_RESP_ATTR_SOCKADDR_REMOTE, &raw[..len])?;
+        if let Some(l) = &local {
+            msg.put_bytes(OVPN_GET_PEER_RESP_ATTR_LOCAL_IP, l.octets())?;
+        }
+    }
+    msg.put_be16(OVPN_GET_PEER_RESP_ATTR_LOCAL_PORT, peer.local_port())?;
+    let s = &peer.stats;
+    let pad = OVPN_GET_PEER_RESP_ATTR_UNSPEC;
+    let ld = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    // The ABI has 32-bit packet counters; they wrap like OpenVPN's.
+    let ld32 = |c: &AtomicU64| ld(c) as u32;
+    msg.put_u64(
+        OVPN_GET_PEER_RESP_ATTR_VPN_RX_BYTES,
+        ld(&s.vpn_rx_bytes),
+        pad,
+    )?;
+    msg.put_u32(
+        OVPN_GET_PEER_RESP_ATTR_VPN_RX_PACKETS,
+        ld32(&s.vpn_rx_packets),
+    )?;
+    msg.put_u64(
+        OVPN_GET_PEER_RESP_ATTR_VPN_TX_BYTES,
+        ld(&s.vpn_tx_bytes),
+        pad,
+    )?;
+    msg.put_u32(
+        OVPN_GET_PEER_RESP_ATTR_VPN_TX_PACKETS,
+        ld32(&s.vpn_tx_packets),
+    )?;
+    msg.put_u64(
+        OVPN_GET_PEER_RESP_ATTR_LINK_RX_BYTES,
+        ld(&s.link_rx_bytes),
+        pad,
+    )?;
+    msg.put_u32(
+        OVPN_GET_PEER_RESP_ATTR_LINK_RX_PACKETS,
+        ld32(&s.link_rx_packets),
+    )?;
+    msg.put_u64(
+        OVPN_GET_PEER_RESP_ATTR_LINK_TX_BYTES,
+        ld(&s.link_tx_bytes),
+        pad,
+    )?;
+    msg.put_u32(
+        OVPN_GET_PEER_RESP_ATTR_LINK_TX_PACKETS,
+        ld32(&s.link_tx_packets),
+    )?;
+    msg.nest_end(nest);
     Ok(())
 }
