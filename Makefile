@@ -49,7 +49,8 @@ install: check-kernel
 
 clean:
 	@if [ -f "$(KERNEL_SRC)/Makefile" ]; then $(MAKE) -C $(KERNEL_SRC) M=$(PWD) clean; fi
-	rm -f src/abstractions/bindings_generated.rs src/abstractions/.bindings_generated.rs.cmd
+	rm -f src/abstractions/bindings_generated.rs src/abstractions/.bindings_generated.rs.cmd \
+		src/abstractions/bindings_ovpn_generated.rs src/abstractions/.bindings_ovpn_generated.rs.cmd
 
 tests:
 	cargo build --release --workspace

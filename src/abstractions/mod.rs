@@ -8,6 +8,7 @@
 //! modules of the crate uses these safe interfaces only.
 
 mod abi;
+mod abi_ovpn;
 pub(crate) mod bindings;
 pub(crate) mod crypto;
 pub(crate) mod genl;

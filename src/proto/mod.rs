@@ -18,4 +18,5 @@ pub mod sockaddr;
 pub mod steer;
 pub mod tcp;
 pub mod uapi;
+pub mod uapi_ovpn;
 pub mod wire;
