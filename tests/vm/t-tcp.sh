@@ -227,6 +227,38 @@ t_tcp_nested() {
 		'ip netns exec peer0 ping -c 1 -w 30 6.6.6.2 >/dev/null'
 }
 
+# Large control frames written by userspace while data flows both ways,
+# with segmentation offloads off so that each frame takes TCP 20 and more
+# segments: TCP may then flush the socket's backlog (filled by the
+# incoming traffic) in the middle of the write and call the proto's
+# release_cb, which used to push the queue from inside that write and
+# resend the half-sent frame's bytes (6553978).  That interleaving did not
+# happen in this guest, with the fix or without it: the scenario guards
+# what it can see, that the other side's userspace reads whole frames,
+# intact and in order (its module may drop frames read too slowly), and
+# that the tunnel stays up.
+t_tcp_backlog_reentry() {
+	setup_tcp || return 1
+	ip netns exec peer0 ethtool -K veth0 tso off gso off >/dev/null || return 1
+	ip netns exec peer1 ethtool -K veth1 tso off gso off >/dev/null || return 1
+	ip netns exec peer1 timeout 60 iperf3 -s -1 -B 5.5.5.2 >/dev/null 2>&1 &
+	ip netns exec peer0 timeout 60 iperf3 -s -1 -B 5.5.5.1 -p 5202 >/dev/null 2>&1 &
+	nap 2
+	ip netns exec peer0 timeout 60 iperf3 -c 5.5.5.2 -t 12 >/dev/null 2>&1 &
+	local up=$!
+	ip netns exec peer1 timeout 60 iperf3 -c 5.5.5.1 -p 5202 -t 12 >/dev/null 2>&1 &
+	local down=$!
+	nap 2
+	ip netns exec peer0 python3 "$REPO/tests/vm/tcp-big-frames.py" write "$HOLD0" 40 30000 ||
+		return 1
+	wait $up $down
+	nap 2
+	check "peer1's userspace read only intact frames" \
+		'python3 "$REPO/tests/vm/tcp-big-frames.py" check $OUT.peer1 40 30000' || return 1
+	check "no frame dropped as malformed" '[ "$(drop_stat peer1 rx_drop_malformed)" = 0 ]' || return 1
+	check "tunnel still up" 'ip netns exec peer0 ping -c 2 -W 2 5.5.5.2 >/dev/null'
+}
+
 # Review L1: an empty write by userspace writes nothing, as on any TCP
 # socket; before, it queued an empty frame that every later frame waited
 # behind.
@@ -289,5 +321,6 @@ scenario tcp-fd-attack t_tcp_fd_attack
 scenario tcp-empty-write t_tcp_empty_write
 scenario tcp-routing-loop t_tcp_routing_loop
 scenario tcp-nested t_tcp_nested
+scenario tcp-backlog-reentry t_tcp_backlog_reentry
 scenario tcp-throughput t_tcp_throughput
 finish
