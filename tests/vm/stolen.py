@@ -26,3 +26,19 @@ def stolen_socket(pid, wanted, what):
         s.detach()
         os.close(fd)
     sys.exit(f"no {what} in process {pid}")
+
+
+def connected_tcp(s):
+    """Whether S is a connected TCP socket."""
+    if s.type != socket.SOCK_STREAM or s.proto not in (0, socket.IPPROTO_TCP):
+        return False
+    try:
+        s.getpeername()
+        return True
+    except OSError:
+        return False
+
+
+def stolen_tcp_socket(pid):
+    """The connected TCP socket of process PID (a CLI holding a peer)."""
+    return stolen_socket(pid, connected_tcp, "connected TCP socket")

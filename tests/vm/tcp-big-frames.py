@@ -17,11 +17,10 @@ of this writer, each intact and in order, ending at a frame boundary
 unread beyond the socket's receive buffer), and says what is wrong
 otherwise.
 """
-import socket
 import sys
 import time
 
-from stolen import stolen_socket
+from stolen import stolen_tcp_socket
 
 
 def frame(i, size):
@@ -30,18 +29,8 @@ def frame(i, size):
     return (size - 2).to_bytes(2, "big") + body
 
 
-def connected_tcp(s):
-    if s.type != socket.SOCK_STREAM:
-        return False
-    try:
-        s.getpeername()
-        return True
-    except OSError:
-        return False
-
-
 def write(pid, n, size):
-    s = stolen_socket(pid, connected_tcp, "connected TCP socket")
+    s = stolen_tcp_socket(pid)
     s.setblocking(False)
     for i in range(n):
         f = frame(i, size)

@@ -27,24 +27,10 @@ import socket
 import subprocess
 import sys
 
-from stolen import stolen_socket
+from stolen import stolen_tcp_socket
 
 TCP_ULP = 31
 libc = ctypes.CDLL(None, use_errno=True)
-
-
-def connected_tcp(s):
-    if s.type != socket.SOCK_STREAM or s.proto not in (0, socket.IPPROTO_TCP):
-        return False
-    try:
-        s.getpeername()
-        return True
-    except OSError:
-        return False
-
-
-def stolen_tcp_socket(pid):
-    return stolen_socket(pid, connected_tcp, "connected TCP socket")
 
 
 def attempt(what, fn):
