@@ -151,7 +151,8 @@ step "VM scenarios"
 # a TCP peer's descriptor, an empty write, sockets closed by a killed
 # OpenVPN and the namespace deleted after it, a UDP socket's
 # encapsulation reset by a descriptor holder), control-plane churn on an
-# MP server while a client's traffic flows,
+# MP server while a client's traffic flows, the family driven by the
+# kernel's YNL from its spec (t-ynl),
 # netns-test.sh's P2P tunnel over UDP and over TCP (-t), its MP server
 # with three clients and its MP server over TCP on IPv6 transport, and
 # OpenVPN 2.6: servers with DCO clients (UDP, AES-128 and AES-256-GCM,
@@ -165,7 +166,7 @@ step "VM scenarios"
 # share.  The scenarios left out print "SKIPPED <name>" and are
 # not counted; OVPN_VM_SCENARIOS="name ..." runs any set (in both
 # guests).
-VM_A=(t-foundation t-datapath)
+VM_A=(t-foundation t-datapath t-ynl)
 VM_B=(t-peers t-tcp t-netns t-mp t-openvpn)
 SCEN_A=${OVPN_VM_SCENARIOS:-} SCEN_B=${OVPN_VM_SCENARIOS:-}
 if [ "${OVPN_VM_FULL:-0}" != 1 ] && [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
@@ -182,7 +183,7 @@ if [ "${OVPN_VM_FULL:-0}" != 1 ] && [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 		tcp-remote-close tcp-socket-restored
 		dp-routing-loop dp-local-ip-gone dp-async-crypto tcp-fd-attack tcp-empty-write
 		tcp-routing-loop socket-close-ends-peers netns-del-after-kill udp-encap-reset
-		mp-churn"
+		mp-churn ynl-dco"
 	# The TCP transport's bulk transfer (no stall), the peer dump, MP's
 	# reverse path and undefined peer id are in files only the second
 	# guest runs (t-tcp, t-peers, t-mp); t-netns.sh's share is split.
