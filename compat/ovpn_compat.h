@@ -50,8 +50,9 @@
 #include "../include/uapi/linux/ovpn_dco.h"
 
 #define OVPN_DCO_VERSION "2.0.0"
-/* The family's version (proto::uapi::OVPN_NL_VERSION, checked in abi.rs). */
-#define OVPN_DCO_NL_VERSION 1
+/* The family's version, OVPN_DCO_NL_VERSION, is in the uapi header
+ * (proto::uapi::OVPN_NL_VERSION, checked in abi.rs).
+ */
 
 /* <linux/if_link.h> has the link attributes since 6.16. */
 #ifndef IFLA_OVPN_MAX

@@ -23,6 +23,9 @@ APT_PACKAGES=(
 	qemu-system-x86 busybox-static iproute2 iputils-ping iperf3 tcpdump
 	jq procps ethtool nftables openvpn wireguard-tools openssl
 	python3-venv python3-cryptography
+	# The netlink spec's checks and the kernel's YNL (tests/ynl-check.py,
+	# tests/vm/t-ynl.sh), with the system's python3.
+	python3-yaml python3-jsonschema
 )
 
 log() { printf 'provision: %s\n' "$*" >&2; }

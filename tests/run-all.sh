@@ -10,8 +10,14 @@
 #   6. runs the benchmark's smoke mode on the release kernel (one short
 #      run of every system the benchmark compares, tests/bench/bench.sh
 #      --smoke), so that the benchmark cannot rot.
+# The netlink spec's checks (tests/ynl-check.py) run with the host tests
+# and, with the kernel's YNL, after the kernel build.
+# `tests/run-all.sh host` stops before the VM: steps 1-4 only.
 # Ends with "N passed, N failed" and exits non-zero on any failure.
 set -uo pipefail
+
+MODE=${1:-all}
+case $MODE in all|host) ;; *) echo "usage: $0 [host]" >&2; exit 2 ;; esac
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 cd "$REPO"
@@ -24,6 +30,26 @@ failures=()
 pass() { passed=$((passed + 1)); echo "PASS: $1"; }
 fail() { failed=$((failed + 1)); failures+=("$1"); echo "FAIL: $1"; }
 step() { printf '\n### %s (%s)\n' "$1" "$(date +%H:%M:%S)"; }
+
+# Runs a check script that prints "PASS <name>" and "FAIL <name>: <why>"
+# lines (its log: $1) and counts them; one that fails without a FAIL
+# line counts as a failure too.
+checks() {
+	local log=$1 rc line failed_line=0
+	shift
+	"$@" >"$log" 2>&1
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"PASS "*) pass "${line#PASS }" ;;
+		"FAIL "*) fail "${line#FAIL }"; failed_line=1 ;;
+		esac
+	done <"$log"
+	if [ "$rc" != 0 ]; then
+		cat "$log"
+		[ "$failed_line" = 1 ] || fail "$* exited $rc"
+	fi
+}
 
 finish() {
 	echo
@@ -47,6 +73,14 @@ else
 	fail "cargo test"
 fi
 
+step "netlink spec"
+# Documentation/netlink/specs/ovpn-dco-v2.yaml is the ABI's single
+# description: the header and the netlink tables must be what
+# tools/ynl-gen.py makes of it, and src/proto/uapi.rs must have its
+# numbers.  (The system's python3, with python3-yaml: env.sh puts a venv
+# first in PATH.)
+checks "$OUT/ynl-check.log" /usr/bin/python3 tests/ynl-check.py
+
 step "bounded fuzzing of the protocol core"
 # Every target for a fixed time, from the committed seeds (tests/fuzz.sh).
 while read -r verdict target runs; do
@@ -62,9 +96,13 @@ if ! KDIR=$(bash tests/kernel.sh debug) || [ ! -f "$KDIR/.ovpn-dco-built" ]; the
 	fail "kernel build"; finish
 fi
 echo "kernel tree: $KDIR"
+# The spec against the kernel's own YNL: its schema, its library, its
+# generator.
+checks "$OUT/ynl-check-kernel.log" /usr/bin/python3 tests/ynl-check.py --kdir "$KDIR"
 # The benchmark smoke (last step) runs on the release kernel.  A cache
 # hit costs nothing; a cold build starts now, niced, so that it uses what
 # the guests leave of the CPUs.
+[ "$MODE" = all ] || OVPN_BENCH_SMOKE=0
 if [ "${OVPN_BENCH_SMOKE:-1}" = 1 ]; then
 	nice -n 19 bash tests/kernel.sh release >"$OUT/release-kernel.path" 2>"$OUT/release-kernel.log" &
 	release_kernel=$!
@@ -89,6 +127,7 @@ if cargo build --release -p ovpn-cli >"$OUT/cli-build.log" 2>&1; then
 else
 	cat "$OUT/cli-build.log"; fail "ovpn-cli build"; finish
 fi
+[ "$MODE" = all ] || finish
 
 step "VM scenarios"
 # Two guests at once, one per host core (each has two vCPUs that
@@ -113,7 +152,8 @@ step "VM scenarios"
 # a TCP peer's descriptor, an empty write, sockets closed by a killed
 # OpenVPN and the namespace deleted after it, a UDP socket's
 # encapsulation reset by a descriptor holder), control-plane churn on an
-# MP server while a client's traffic flows,
+# MP server while a client's traffic flows, the family driven by the
+# kernel's YNL from its spec (t-ynl),
 # netns-test.sh's P2P tunnel over UDP and over TCP (-t), its MP server
 # with three clients and its MP server over TCP on IPv6 transport, and
 # OpenVPN 2.6: servers with DCO clients (UDP, AES-128 and AES-256-GCM,
@@ -126,7 +166,7 @@ step "VM scenarios"
 # t-openvpn.sh and t-netns.sh run in both guests, each with its own
 # share; each guest prints "SKIPPED <name>" for the other's share.
 # OVPN_VM_SCENARIOS="name ..." runs any set (in both guests).
-VM_A=(t-foundation t-datapath)
+VM_A=(t-foundation t-datapath t-ynl)
 VM_B=(t-peers t-tcp t-netns t-mp t-openvpn)
 SCEN_A=${OVPN_VM_SCENARIOS:-} SCEN_B=${OVPN_VM_SCENARIOS:-}
 if [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
@@ -143,7 +183,7 @@ if [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 		tcp-remote-close tcp-socket-restored
 		dp-routing-loop dp-local-ip-gone dp-async-crypto tcp-fd-attack tcp-empty-write
 		tcp-routing-loop tcp-nested tcp-backlog-reentry socket-close-ends-peers netns-del-after-kill udp-encap-reset
-		mp-churn"
+		mp-churn ynl-dco"
 	# The TCP transport's bulk transfer (no stall), the peer dump, MP's
 	# reverse path and undefined peer id are in files only the second
 	# guest runs (t-tcp, t-peers, t-mp); t-netns.sh's share is split.
