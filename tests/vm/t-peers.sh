@@ -46,6 +46,9 @@ udp_released() {
 
 # Starts "$@" --hold in the background (HELD: its pid), output to $OUT_HELD.
 start_held() {
+	# Emptied first: the background redirection may open it only after
+	# held_ready has read an earlier scenario's "ready" from it.
+	: >"$OUT_HELD"
 	"$@" --hold >"$OUT_HELD" 2>&1 &
 	HELD=$!
 }
