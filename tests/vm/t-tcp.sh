@@ -206,6 +206,7 @@ t_tcp_nested() {
 		printf '%s\n' "addr add 6.6.6.$((i + 1))/24 dev tun1" "link set tun1 multicast off" \
 			"link set tun1 up" | ip -n peer$i -batch - || return 1
 	done
+	rm -f $OUT.in0 $OUT.in1
 	ip netns exec peer0 "$CLI" new_peer tun1 2 1196 5.5.5.2 0 --tcp listen --hold >$OUT.in0 2>&1 &
 	ip netns exec peer1 "$CLI" new_peer tun1 2 1197 5.5.5.1 1196 --tcp connect --hold >$OUT.in1 2>&1 &
 	wait_line $OUT.in0 '^ready' 30 && wait_line $OUT.in1 '^ready' 30 ||
