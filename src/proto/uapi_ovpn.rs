@@ -146,4 +146,3 @@ pub const OVPN_CMD_KEY_DEL: u32 = 10;
 pub const OVPN_CMD_PEER_FLOAT_NTF: u32 = 11;
 /// The highest command.
 pub const OVPN_CMD_MAX: u32 = 11;
-
