@@ -265,7 +265,7 @@ bool ovpn_compat_tcp_rcv_shutdown(struct sock *sk);
 bool ovpn_compat_tcp_closed(struct sock *sk);
 int ovpn_compat_sock_error(struct sock *sk);
 void ovpn_compat_strp_msg(struct sk_buff *skb, int *off, int *len);
-int ovpn_compat_skb_window(struct sk_buff *skb, unsigned int off,
+int ovpn_compat_skb_window(struct sk_buff **pskb, unsigned int off,
 			   unsigned int len);
 void ovpn_compat_skb_queue_init(struct sk_buff_head *q);
 void ovpn_compat_skb_queue_purge(struct sk_buff_head *q);

@@ -444,13 +444,40 @@ void ovpn_compat_strp_msg(struct sk_buff *skb, int *off, int *len)
 	*len = m->full_len;
 }
 
-/* Cuts @skb down to the @len bytes at @off. */
-int ovpn_compat_skb_window(struct sk_buff *skb, unsigned int off,
+/* Headroom a window may keep.  The header offsets of an skb are u16 from
+ * its head: data far past the head cannot carry a network header.
+ */
+#define OVPN_WINDOW_MAX_HEADROOM 4096
+
+/* Cuts *@pskb down to the @len bytes at @off.  Within the linear part the
+ * window is a pull.  Past it, pskb_pull() would copy all @off bytes into the
+ * head and leave the data as far from it, so the window is copied into a
+ * fresh skb instead (one copy of @len bytes, which decryption in place needs
+ * anyway) and the old one is freed.  On error *@pskb is left to the caller.
+ */
+int ovpn_compat_skb_window(struct sk_buff **pskb, unsigned int off,
 			   unsigned int len)
 {
-	if (!pskb_pull(skb, off))
+	struct sk_buff *skb = *pskb, *n;
+
+	if (off > skb->len || len > skb->len - off)
 		return -EINVAL;
-	return pskb_trim(skb, len);
+	if (off <= skb_headlen(skb) &&
+	    skb_headroom(skb) + off <= OVPN_WINDOW_MAX_HEADROOM) {
+		__skb_pull(skb, off);
+		return pskb_trim(skb, len);
+	}
+	n = alloc_skb(NET_SKB_PAD + len, GFP_ATOMIC);
+	if (!n)
+		return -ENOMEM;
+	skb_reserve(n, NET_SKB_PAD);
+	if (skb_copy_bits(skb, off, skb_put(n, len), len)) {
+		kfree_skb(n);
+		return -EINVAL;
+	}
+	consume_skb(skb);
+	*pskb = n;
+	return 0;
 }
 
 void ovpn_compat_skb_queue_init(struct sk_buff_head *q)

@@ -182,7 +182,7 @@ if [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 		tcp-ping-counts tcp-ipv6-transport tcp-control-frames tcp-bad-frame
 		tcp-remote-close tcp-socket-restored
 		dp-routing-loop dp-local-ip-gone dp-async-crypto tcp-fd-attack tcp-empty-write
-		tcp-routing-loop tcp-nested tcp-backlog-reentry socket-close-ends-peers netns-del-after-kill udp-encap-reset
+		tcp-routing-loop tcp-nested tcp-backlog-reentry tcp-far-frame socket-close-ends-peers netns-del-after-kill udp-encap-reset
 		mp-churn ynl-dco"
 	# The TCP transport's bulk transfer (no stall), the peer dump, MP's
 	# reverse path and undefined peer id are in files only the second

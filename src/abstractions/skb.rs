@@ -132,12 +132,19 @@ impl SkBuff {
         }
     }
 
-    /// Cuts the packet down to the `len` bytes that start at `off`.
+    /// Cuts the packet down to the `len` bytes that start at `off`; the
+    /// result may be a copy in a new skb.
     pub(crate) fn window(&mut self, off: usize, len: usize) -> Result {
         let off = u32::try_from(off).map_err(|_| EINVAL)?;
         let len = u32::try_from(len).map_err(|_| EINVAL)?;
-        // SAFETY: the skb is valid and owned.
-        to_result(unsafe { bindings::ovpn_compat_skb_window(self.as_ptr(), off, len) })
+        let mut p = self.as_ptr();
+        // SAFETY: the skb is valid and owned.  On success the function
+        // may have freed it and put an skb it hands over in `p`; on error
+        // `p` is unchanged.
+        to_result(unsafe { bindings::ovpn_compat_skb_window(&mut p, off, len) })?;
+        // INVARIANT: `p` is valid and ours (see above).
+        self.ptr = NonNull::new(p).ok_or(EINVAL)?;
+        Ok(())
     }
 
     /// Makes sure the header area is private and has `room` bytes of
