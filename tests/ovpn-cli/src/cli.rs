@@ -62,6 +62,13 @@ usage: ovpn-cli <command> [options] <arguments>
       port + 0..3), VPN addresses A.B.x.y (default 10.77); UDP ports P..P+K-1 (default
       ephemeral); checks every reply; prints 'churn cycles=N ... failures=F elapsed_ms=T',
       exit 1 if any failure ('churn: cycle C: ...' lines on stderr)
+  fuzz-nl --seed S --count N [--dev D]... [--protect ID]... [--other-ifindex N]...
+          [--other-netns PATH] [--batch K] [--report SECS]
+      seeded generated and mutated requests to every command of the family and RTM_NEWLINK /
+      RTM_DELLINK of the link type, K (default 32) per sendmsg, on two devices it creates and
+      deletes plus each --dev (whose peers --protect are never named); every reply must be an
+      ACK or an expected errno; prints 'fuzz-nl seed=S requests=N ... failures=F ...', exit 1
+      if any failure ('fuzz-nl: FAIL: ... request <hex>' lines)
   help
 
 Exit status: 0 on success, the errno number on a netlink error, 64 on other errors
@@ -293,6 +300,8 @@ pub enum Command {
     },
     /// Stress the control plane with random peer and key changes.
     Churn(ChurnArgs),
+    /// Fuzz the family and the link type with netlink requests.
+    FuzzNl(crate::fuzz_nl::FuzzNlArgs),
     /// Print the usage text.
     Help,
 }
@@ -336,6 +345,16 @@ struct Opts {
     vpn_prefix: Option<[u8; 2]>,
     /// `--report SECS` (churn).
     report: Option<Duration>,
+    /// `--dev D` (fuzz-nl; repeatable).
+    devs: Vec<String>,
+    /// `--protect ID` (fuzz-nl; repeatable).
+    protect: Vec<u32>,
+    /// `--other-ifindex N` (fuzz-nl; repeatable).
+    other_ifindex: Vec<u32>,
+    /// `--other-netns PATH` (fuzz-nl).
+    other_netns: Option<PathBuf>,
+    /// `--batch K` (fuzz-nl).
+    batch: Option<usize>,
     /// The names of the options given, to check them against the command.
     given: Vec<&'static str>,
 }
@@ -360,6 +379,11 @@ const OPTIONS: &[(&str, bool)] = &[
     ("--tcp-remote", true),
     ("--vpn-prefix", true),
     ("--report", true),
+    ("--dev", true),
+    ("--protect", true),
+    ("--other-ifindex", true),
+    ("--other-netns", true),
+    ("--batch", true),
 ];
 
 /// The default remote address of `churn`'s peers.
@@ -468,6 +492,17 @@ impl Opts {
                     return Err(Error::usage("--report must be more than 0 seconds"));
                 }
                 self.report = Some(d);
+            }
+            "--dev" => self.devs.push(v.to_string()),
+            "--protect" => self.protect.push(parse_as("--protect", v)?),
+            "--other-ifindex" => self.other_ifindex.push(parse_as("--other-ifindex", v)?),
+            "--other-netns" => self.other_netns = Some(PathBuf::from(v)),
+            "--batch" => {
+                let b: usize = parse_as("--batch", v)?;
+                if !(1..=1024).contains(&b) {
+                    return Err(Error::usage("--batch must be 1..=1024"));
+                }
+                self.batch = Some(b);
             }
             _ => unreachable!("option table and setter disagree"),
         }
@@ -885,6 +920,35 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Command> {
                 ],
             )?;
             Command::Churn(churn_args(&opts, a.dev(&opts)?)?)
+        }
+        "fuzz-nl" | "fuzz_nl" => {
+            opts.check(
+                cmd,
+                &[
+                    "--seed",
+                    "--count",
+                    "--dev",
+                    "--protect",
+                    "--other-ifindex",
+                    "--other-netns",
+                    "--batch",
+                    "--report",
+                ],
+            )?;
+            Command::FuzzNl(crate::fuzz_nl::FuzzNlArgs {
+                seed: opts
+                    .seed
+                    .ok_or_else(|| Error::usage("fuzz-nl: missing --seed S"))?,
+                count: opts
+                    .count
+                    .ok_or_else(|| Error::usage("fuzz-nl: missing --count N"))?,
+                devs: std::mem::take(&mut opts.devs),
+                protect: std::mem::take(&mut opts.protect),
+                other_ifindex: std::mem::take(&mut opts.other_ifindex),
+                other_netns: opts.other_netns.take(),
+                batch: opts.batch.unwrap_or(32),
+                report: opts.report,
+            })
         }
         _ => return Err(Error::usage(format!("unknown command '{cmd}'"))),
     };
@@ -1410,5 +1474,23 @@ mod tests {
                 name: "--weird".into()
             }
         );
+    }
+
+    #[test]
+    fn fuzz_nl_arguments() {
+        let Command::FuzzNl(a) = p("fuzz-nl --seed 19 --count 100000 --dev tun0 --protect 1 \
+             --other-ifindex 3 --other-ifindex 4 --other-netns /run/netns/c1 --report 30")
+        .unwrap() else {
+            panic!("not fuzz-nl");
+        };
+        assert_eq!((a.seed, a.count, a.batch), (19, 100_000, 32));
+        assert_eq!(a.devs, vec!["tun0".to_string()]);
+        assert_eq!((a.protect, a.other_ifindex), (vec![1], vec![3, 4]));
+        assert_eq!(a.other_netns, Some(PathBuf::from("/run/netns/c1")));
+        assert!(p("fuzz_nl --seed 1 --count 1 --batch 64").is_ok());
+        assert!(p("fuzz-nl --count 1").is_err());
+        assert!(p("fuzz-nl --seed 1").is_err());
+        assert!(p("fuzz-nl --seed 1 --count 1 --batch 0").is_err());
+        assert!(p("fuzz-nl --seed 1 --count 1 --hold").is_err());
     }
 }
