@@ -63,7 +63,7 @@ usage: ovpn-cli <command> [options] <arguments>
       ephemeral); checks every reply; prints 'churn cycles=N ... failures=F elapsed_ms=T',
       exit 1 if any failure ('churn: cycle C: ...' lines on stderr)
   fuzz-nl --seed S --count N [--dev D]... [--protect ID]... [--other-ifindex N]...
-          [--other-netns PATH] [--batch K] [--report SECS]
+          [--other-netns PATH] [--batch K] [--max-seconds T] [--report SECS]
       seeded generated and mutated requests to every command of the family and RTM_NEWLINK /
       RTM_DELLINK of the link type, K (default 32) per sendmsg, on two devices it creates and
       deletes plus each --dev (whose peers --protect are never named); every reply must be an
@@ -385,7 +385,7 @@ struct Opts {
     vpn_src: Option<Ipv4Addr>,
     /// `--vpn-dst A` (fuzz-pkt).
     vpn_dst: Option<Ipv4Addr>,
-    /// `--max-seconds T` (fuzz-pkt).
+    /// `--max-seconds T` (fuzz-nl, fuzz-pkt).
     max_time: Option<Duration>,
     /// The names of the options given, to check them against the command.
     given: Vec<&'static str>,
@@ -1002,6 +1002,7 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Command> {
                     "--other-ifindex",
                     "--other-netns",
                     "--batch",
+                    "--max-seconds",
                     "--report",
                 ],
             )?;
@@ -1017,6 +1018,7 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Command> {
                 other_ifindex: std::mem::take(&mut opts.other_ifindex),
                 other_netns: opts.other_netns.take(),
                 batch: opts.batch.unwrap_or(32),
+                max_time: opts.max_time,
                 report: opts.report,
             })
         }
@@ -1612,7 +1614,7 @@ mod tests {
         assert_eq!(a.devs, vec!["tun0".to_string()]);
         assert_eq!((a.protect, a.other_ifindex), (vec![1], vec![3, 4]));
         assert_eq!(a.other_netns, Some(PathBuf::from("/run/netns/c1")));
-        assert!(p("fuzz_nl --seed 1 --count 1 --batch 64").is_ok());
+        assert!(p("fuzz_nl --seed 1 --count 1 --batch 64 --max-seconds 90").is_ok());
         assert!(p("fuzz-nl --count 1").is_err());
         assert!(p("fuzz-nl --seed 1").is_err());
         assert!(p("fuzz-nl --seed 1 --count 1 --batch 0").is_err());

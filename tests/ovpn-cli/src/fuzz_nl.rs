@@ -1376,6 +1376,9 @@ pub struct Tally {
     pub acks_by_op: BTreeMap<Op, u64>,
     /// Failures.
     pub failures: u64,
+    /// With OVPN_FUZZ_NL_PROFILE set (batches of one kind of request):
+    /// requests and time by kind.
+    pub time_by_op: BTreeMap<Op, (u64, Duration)>,
 }
 
 impl Tally {
@@ -1422,6 +1425,14 @@ impl Tally {
             .map(|(o, n)| format!("{}:{n}", o.name()))
             .collect();
         let _ = write!(s, " acked={}", acks.join(","));
+        if !self.time_by_op.is_empty() {
+            let t: Vec<String> = self
+                .time_by_op
+                .iter()
+                .map(|(o, (n, d))| format!("{}:{n}/{}ms", o.name(), d.as_millis()))
+                .collect();
+            let _ = write!(s, " time={}", t.join(","));
+        }
         let ms = elapsed.as_millis().max(1);
         let _ = write!(
             s,
@@ -1449,6 +1460,8 @@ pub struct FuzzNlArgs {
     pub other_netns: Option<PathBuf>,
     /// Requests per sendmsg.
     pub batch: usize,
+    /// Stop after this long even if `count` is not reached.
+    pub max_time: Option<Duration>,
     /// Progress lines on stderr every so often.
     pub report: Option<Duration>,
 }
@@ -2014,17 +2027,26 @@ pub fn run(a: &FuzzNlArgs) -> Result<i32> {
         own,
         before,
     };
+    // (Profiling: rtnetlink batches count as "newlink", refreshes of the
+    // descriptors and devices as "dellink".)
+    let profile = std::env::var_os("OVPN_FUZZ_NL_PROFILE").is_some();
     let t0 = Instant::now();
     let mut last_report = t0;
     let mut since_clean = 0u64;
     let mut since_refresh = 0u64;
-    while r.tally.sent < a.count {
+    while r.tally.sent < a.count && a.max_time.is_none_or(|m| t0.elapsed() < m) {
         let left = (a.count - r.tally.sent) as usize;
         let n = a.batch.min(left).max(1);
         // One in eight batches goes to rtnetlink.
         if r.gen.rng.chance(1, 8) {
             let reqs: Vec<Req> = (0..n.min(8)).map(|_| r.gen.rtnl()).collect();
+            let (k, t) = (reqs.len() as u64, Instant::now());
             r.batch(reqs, true)?;
+            if profile {
+                let e = r.tally.time_by_op.entry(Op::NewLink).or_default();
+                e.0 += k;
+                e.1 += t.elapsed();
+            }
         } else {
             let mut reqs: Vec<Req> = (0..n).map(|_| r.gen.genl()).collect();
             // At most one dump per batch, last: a second one would find
@@ -2037,13 +2059,34 @@ pub fn run(a: &FuzzNlArgs) -> Result<i32> {
                 keep
             });
             reqs.sort_by_key(|q| q.flags & rawnl::NLM_F_DUMP == rawnl::NLM_F_DUMP);
-            r.batch(reqs, false)?;
+            if profile {
+                // One batch per kind of request, timed.
+                let mut by: BTreeMap<Op, Vec<Req>> = BTreeMap::new();
+                for q in reqs {
+                    by.entry(q.op).or_default().push(q);
+                }
+                for (op, qs) in by {
+                    let (k, t) = (qs.len() as u64, Instant::now());
+                    r.batch(qs, false)?;
+                    let e = r.tally.time_by_op.entry(op).or_default();
+                    e.0 += k;
+                    e.1 += t.elapsed();
+                }
+            } else {
+                r.batch(reqs, false)?;
+            }
         }
         since_clean += n as u64;
         since_refresh += n as u64;
         if since_refresh >= 1500 {
             since_refresh = 0;
+            let t = Instant::now();
             r.refresh()?;
+            if profile {
+                let e = r.tally.time_by_op.entry(Op::DelLink).or_default();
+                e.0 += 1;
+                e.1 += t.elapsed();
+            }
         }
         let peers: usize = r.gen.devs.iter().map(|d| d.peers.len()).sum();
         if since_clean >= 5000 || peers > 80 {
