@@ -403,12 +403,20 @@ impl PktGen {
                     _ => seal(&self.key, self.key_id, self.peer_id, 0, &[]),
                 }
             }
-            // Tampered: a bit of the id, tag or payload, or the key id.
+            // Tampered: a bit of the id, tag or payload, or the key id;
+            // or cut short (its header kept: still the peer's).
             14..=25 => {
                 let (plain, _, _) = self.inner();
                 let pid = self.next_pid;
                 self.next_pid = self.next_pid.saturating_add(1);
                 let mut p = seal(&self.key, self.key_id, self.peer_id, pid, &plain);
+                if self.rng.chance(1, 5) {
+                    let keep = 4 + self.rng.below(p.len() as u64 - 4) as usize;
+                    p.truncate(keep);
+                    self.c.peer += 1;
+                    self.c.bytes += p.len() as u64;
+                    return p;
+                }
                 let at = match self.rng.below(4) {
                     0 => 4 + self.rng.below(4) as usize,              // packet id
                     1 => 8 + self.rng.below(TAG_LEN as u64) as usize, // tag
