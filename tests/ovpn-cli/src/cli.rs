@@ -62,6 +62,21 @@ usage: ovpn-cli <command> [options] <arguments>
       port + 0..3), VPN addresses A.B.x.y (default 10.77); UDP ports P..P+K-1 (default
       ephemeral); checks every reply; prints 'churn cycles=N ... failures=F elapsed_ms=T',
       exit 1 if any failure ('churn: cycle C: ...' lines on stderr)
+  fuzz-nl --seed S --count N [--dev D]... [--protect ID]... [--other-ifindex N]...
+          [--other-netns PATH] [--batch K] [--max-seconds T] [--report SECS]
+      seeded generated and mutated requests to every command of the family and RTM_NEWLINK /
+      RTM_DELLINK of the link type, K (default 32) per sendmsg, on two devices it creates and
+      deletes plus each --dev (whose peers --protect are never named); every reply must be an
+      ACK or an expected errno; prints 'fuzz-nl seed=S requests=N ... failures=F ...', exit 1
+      if any failure ('fuzz-nl: FAIL: ... request <hex>' lines)
+  fuzz-pkt --seed S --count N --peer-id ID --key-file K [--key-dir 0|1] [--key-id I]
+           [--mode udp|tcp] [--target ADDR:PORT] [--bind ADDR:PORT] [--legit-peer-id ID]
+           [--vpn-src A] [--vpn-dst A] [--dev D] [--max-seconds T] [--report SECS]
+      udp: N seeded datagrams (authentic ChaCha20-Poly1305 DATA_V2 sealed with key direction
+      --key-dir (default 1) of K, replayed, tampered, garbage, other ids and opcodes) from
+      --bind to the device's socket at --target; tcp: N frames on TCP connections handed to
+      device D as peer ID, streams split at random points; prints what the module must count
+      ('fuzz-pkt mode=... module_events=...'), exit 1 on a TCP failure
   help
 
 Exit status: 0 on success, the errno number on a netlink error, 64 on other errors
@@ -293,6 +308,10 @@ pub enum Command {
     },
     /// Stress the control plane with random peer and key changes.
     Churn(ChurnArgs),
+    /// Fuzz the family and the link type with netlink requests.
+    FuzzNl(crate::fuzz_nl::FuzzNlArgs),
+    /// Fuzz a live peer with packets.
+    FuzzPkt(crate::fuzz_pkt::FuzzPktArgs),
     /// Print the usage text.
     Help,
 }
@@ -336,6 +355,38 @@ struct Opts {
     vpn_prefix: Option<[u8; 2]>,
     /// `--report SECS` (churn).
     report: Option<Duration>,
+    /// `--dev D` (fuzz-nl, fuzz-pkt; repeatable).
+    devs: Vec<String>,
+    /// `--protect ID` (fuzz-nl; repeatable).
+    protect: Vec<u32>,
+    /// `--other-ifindex N` (fuzz-nl; repeatable).
+    other_ifindex: Vec<u32>,
+    /// `--other-netns PATH` (fuzz-nl).
+    other_netns: Option<PathBuf>,
+    /// `--batch K` (fuzz-nl).
+    batch: Option<usize>,
+    /// `--target ADDR:PORT` (fuzz-pkt).
+    target: Option<SocketAddr>,
+    /// `--bind ADDR:PORT` (fuzz-pkt).
+    bind: Option<SocketAddr>,
+    /// `--peer-id ID` (fuzz-pkt).
+    peer_id: Option<u32>,
+    /// `--legit-peer-id ID` (fuzz-pkt).
+    legit_peer_id: Option<u32>,
+    /// `--key-file K` (fuzz-pkt).
+    key_file: Option<PathBuf>,
+    /// `--key-dir 0|1` (fuzz-pkt).
+    key_dir: Option<KeyDirection>,
+    /// `--key-id I` (fuzz-pkt).
+    key_id: Option<u8>,
+    /// `--mode udp|tcp` (fuzz-pkt).
+    mode: Option<crate::fuzz_pkt::PktMode>,
+    /// `--vpn-src A` (fuzz-pkt).
+    vpn_src: Option<Ipv4Addr>,
+    /// `--vpn-dst A` (fuzz-pkt).
+    vpn_dst: Option<Ipv4Addr>,
+    /// `--max-seconds T` (fuzz-nl, fuzz-pkt).
+    max_time: Option<Duration>,
     /// The names of the options given, to check them against the command.
     given: Vec<&'static str>,
 }
@@ -360,6 +411,22 @@ const OPTIONS: &[(&str, bool)] = &[
     ("--tcp-remote", true),
     ("--vpn-prefix", true),
     ("--report", true),
+    ("--dev", true),
+    ("--protect", true),
+    ("--other-ifindex", true),
+    ("--other-netns", true),
+    ("--batch", true),
+    ("--target", true),
+    ("--bind", true),
+    ("--peer-id", true),
+    ("--legit-peer-id", true),
+    ("--key-file", true),
+    ("--key-dir", true),
+    ("--key-id", true),
+    ("--mode", true),
+    ("--vpn-src", true),
+    ("--vpn-dst", true),
+    ("--max-seconds", true),
 ];
 
 /// The default remote address of `churn`'s peers.
@@ -469,6 +536,44 @@ impl Opts {
                 }
                 self.report = Some(d);
             }
+            "--dev" => self.devs.push(v.to_string()),
+            "--protect" => self.protect.push(parse_as("--protect", v)?),
+            "--other-ifindex" => self.other_ifindex.push(parse_as("--other-ifindex", v)?),
+            "--other-netns" => self.other_netns = Some(PathBuf::from(v)),
+            "--batch" => {
+                let b: usize = parse_as("--batch", v)?;
+                if !(1..=1024).contains(&b) {
+                    return Err(Error::usage("--batch must be 1..=1024"));
+                }
+                self.batch = Some(b);
+            }
+            "--target" => self.target = Some(parse_as("--target (ADDR:PORT)", v)?),
+            "--bind" => self.bind = Some(parse_as("--bind (ADDR:PORT)", v)?),
+            "--peer-id" => self.peer_id = Some(parse_as("--peer-id", v)?),
+            "--legit-peer-id" => self.legit_peer_id = Some(parse_as("--legit-peer-id", v)?),
+            "--key-file" => self.key_file = Some(PathBuf::from(v)),
+            "--key-dir" => self.key_dir = Some(v.parse()?),
+            "--key-id" => {
+                let k: u8 = parse_as("--key-id", v)?;
+                if k > 7 {
+                    return Err(Error::usage("--key-id must be 0..=7"));
+                }
+                self.key_id = Some(k);
+            }
+            "--mode" => {
+                self.mode = Some(match v {
+                    "udp" => crate::fuzz_pkt::PktMode::Udp,
+                    "tcp" => crate::fuzz_pkt::PktMode::Tcp,
+                    _ => {
+                        return Err(Error::usage(format!(
+                            "--mode must be 'udp' or 'tcp', not '{v}'"
+                        )))
+                    }
+                })
+            }
+            "--vpn-src" => self.vpn_src = Some(parse_as("--vpn-src", v)?),
+            "--vpn-dst" => self.vpn_dst = Some(parse_as("--vpn-dst", v)?),
+            "--max-seconds" => self.max_time = Some(parse_secs("--max-seconds", v)?),
             _ => unreachable!("option table and setter disagree"),
         }
         self.given.push(name);
@@ -885,6 +990,92 @@ pub fn parse<S: AsRef<str>>(argv: &[S]) -> Result<Command> {
                 ],
             )?;
             Command::Churn(churn_args(&opts, a.dev(&opts)?)?)
+        }
+        "fuzz-nl" | "fuzz_nl" => {
+            opts.check(
+                cmd,
+                &[
+                    "--seed",
+                    "--count",
+                    "--dev",
+                    "--protect",
+                    "--other-ifindex",
+                    "--other-netns",
+                    "--batch",
+                    "--max-seconds",
+                    "--report",
+                ],
+            )?;
+            Command::FuzzNl(crate::fuzz_nl::FuzzNlArgs {
+                seed: opts
+                    .seed
+                    .ok_or_else(|| Error::usage("fuzz-nl: missing --seed S"))?,
+                count: opts
+                    .count
+                    .ok_or_else(|| Error::usage("fuzz-nl: missing --count N"))?,
+                devs: std::mem::take(&mut opts.devs),
+                protect: std::mem::take(&mut opts.protect),
+                other_ifindex: std::mem::take(&mut opts.other_ifindex),
+                other_netns: opts.other_netns.take(),
+                batch: opts.batch.unwrap_or(32),
+                max_time: opts.max_time,
+                report: opts.report,
+            })
+        }
+        "fuzz-pkt" | "fuzz_pkt" => {
+            opts.check(
+                cmd,
+                &[
+                    "--seed",
+                    "--count",
+                    "--mode",
+                    "--target",
+                    "--bind",
+                    "--peer-id",
+                    "--legit-peer-id",
+                    "--key-file",
+                    "--key-dir",
+                    "--key-id",
+                    "--vpn-src",
+                    "--vpn-dst",
+                    "--dev",
+                    "--max-seconds",
+                    "--report",
+                ],
+            )?;
+            let mode = opts.mode.unwrap_or(crate::fuzz_pkt::PktMode::Udp);
+            if mode == crate::fuzz_pkt::PktMode::Udp && opts.target.is_none() {
+                return Err(Error::usage("fuzz-pkt: udp mode needs --target ADDR:PORT"));
+            }
+            if mode == crate::fuzz_pkt::PktMode::Tcp && opts.devs.len() != 1 {
+                return Err(Error::usage("fuzz-pkt: tcp mode needs one --dev D"));
+            }
+            Command::FuzzPkt(crate::fuzz_pkt::FuzzPktArgs {
+                seed: opts
+                    .seed
+                    .ok_or_else(|| Error::usage("fuzz-pkt: missing --seed S"))?,
+                count: opts
+                    .count
+                    .ok_or_else(|| Error::usage("fuzz-pkt: missing --count N"))?,
+                mode,
+                target: opts.target,
+                bind: opts.bind,
+                peer_id: opts
+                    .peer_id
+                    .ok_or_else(|| Error::usage("fuzz-pkt: missing --peer-id ID"))?,
+                legit_peer_id: opts.legit_peer_id,
+                key_file: opts
+                    .key_file
+                    .take()
+                    .ok_or_else(|| Error::usage("fuzz-pkt: missing --key-file K"))?,
+                key_dir: opts.key_dir.unwrap_or(KeyDirection::Inverse),
+                key_id: opts.key_id.unwrap_or(1),
+                vpn_src: opts.vpn_src.unwrap_or(Ipv4Addr::new(5, 5, 5, 3)),
+                vpn_dst: opts.vpn_dst.unwrap_or(Ipv4Addr::new(5, 5, 5, 1)),
+                dev: opts.devs.first().cloned(),
+                max_time: opts.max_time,
+                report: opts.report,
+            })
         }
         _ => return Err(Error::usage(format!("unknown command '{cmd}'"))),
     };
@@ -1410,5 +1601,56 @@ mod tests {
                 name: "--weird".into()
             }
         );
+    }
+
+    #[test]
+    fn fuzz_nl_arguments() {
+        let Command::FuzzNl(a) = p("fuzz-nl --seed 19 --count 100000 --dev tun0 --protect 1 \
+             --other-ifindex 3 --other-ifindex 4 --other-netns /run/netns/c1 --report 30")
+        .unwrap() else {
+            panic!("not fuzz-nl");
+        };
+        assert_eq!((a.seed, a.count, a.batch), (19, 100_000, 32));
+        assert_eq!(a.devs, vec!["tun0".to_string()]);
+        assert_eq!((a.protect, a.other_ifindex), (vec![1], vec![3, 4]));
+        assert_eq!(a.other_netns, Some(PathBuf::from("/run/netns/c1")));
+        assert!(p("fuzz_nl --seed 1 --count 1 --batch 64 --max-seconds 90").is_ok());
+        assert!(p("fuzz-nl --count 1").is_err());
+        assert!(p("fuzz-nl --seed 1").is_err());
+        assert!(p("fuzz-nl --seed 1 --count 1 --batch 0").is_err());
+        assert!(p("fuzz-nl --seed 1 --count 1 --peer-id 2").is_err());
+    }
+
+    #[test]
+    fn fuzz_pkt_arguments() {
+        let Command::FuzzPkt(a) = p("fuzz-pkt --seed 5 --count 1000 --target 10.10.2.1:1194 \
+             --bind 10.10.2.2:1194 --peer-id 2 --legit-peer-id 1 --key-file k --max-seconds 1.5")
+        .unwrap() else {
+            panic!("not fuzz-pkt");
+        };
+        assert_eq!(a.mode, crate::fuzz_pkt::PktMode::Udp);
+        assert_eq!(a.target, Some("10.10.2.1:1194".parse().unwrap()));
+        assert_eq!((a.peer_id, a.legit_peer_id, a.key_id), (2, Some(1), 1));
+        assert_eq!(a.key_dir, KeyDirection::Inverse);
+        assert_eq!(a.max_time, Some(Duration::from_millis(1500)));
+        let Command::FuzzPkt(a) =
+            p("fuzz-pkt --mode tcp --dev tun0 --seed 5 --count 10 --peer-id 3 --key-file k --key-dir 0")
+                .unwrap()
+        else {
+            panic!("not fuzz-pkt");
+        };
+        assert_eq!(
+            (a.mode, a.dev.as_deref()),
+            (crate::fuzz_pkt::PktMode::Tcp, Some("tun0"))
+        );
+        assert_eq!(a.key_dir, KeyDirection::Normal);
+        assert!(p("fuzz-pkt --seed 5 --count 10 --peer-id 3 --key-file k").is_err()); // no target
+        assert!(p("fuzz-pkt --mode tcp --seed 5 --count 10 --peer-id 3 --key-file k").is_err());
+        assert!(p("fuzz-pkt --mode sctp --seed 5 --count 10 --peer-id 3 --key-file k").is_err());
+        assert!(p("fuzz-pkt --seed 5 --count 10 --target 1.2.3.4:5 --key-file k").is_err());
+        assert!(p(
+            "fuzz-pkt --seed 5 --count 10 --target 1.2.3.4:5 --peer-id 1 --key-file k --key-id 8"
+        )
+        .is_err());
     }
 }

@@ -49,6 +49,8 @@ pub fn run(cmd: Command) -> Result<i32> {
         }
         Command::ListenMcast { count, timeout } => return listen_mcast(count, timeout),
         Command::Churn(args) => return churn::run(&args, ifindex(&args.dev)?),
+        Command::FuzzNl(args) => return crate::fuzz_nl::run(&args),
+        Command::FuzzPkt(args) => return crate::fuzz_pkt::run(&args),
     }
     Ok(0)
 }

@@ -9,15 +9,19 @@
 //! and the errno becomes the exit status, so that test scripts can assert
 //! on both.  See `USAGE` in the `cli` module for the commands.
 
+mod chapoly;
 mod churn;
 mod cli;
 mod commands;
 mod error;
+mod fuzz_nl;
+mod fuzz_pkt;
 mod genl;
 mod holder;
 mod keys;
 mod link;
 mod nl;
+mod rawnl;
 mod reply;
 mod sockaddr;
 mod tcp;
