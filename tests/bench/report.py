@@ -16,6 +16,7 @@ Nothing here invents a figure: what the guest did not measure is shown as
 import os
 import statistics
 import sys
+import textwrap
 from collections import defaultdict
 
 SYSTEMS = [
@@ -225,26 +226,53 @@ def main():
     except ImportError:
         print("report: no matplotlib, no chart", file=sys.stderr)
         return
-    labels, series = [], {m: [] for m in ("tcp1_mbps", "tcp4_mbps", "udp64_kpps")}
-    for s, c, have in rows:
-        labels.append(f"{s}\n{c}")
-        for m in series:
-            series[m].append(med(vals, (s, c, m)) or 0)
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
-    x = range(len(labels))
-    w = 0.4
-    axes[0].bar([i - w / 2 for i in x], series["tcp1_mbps"], w, label="1 stream")
-    axes[0].bar([i + w / 2 for i in x], series["tcp4_mbps"], w, label="4 streams")
-    axes[0].set_title("TCP goodput (Mbit/s, median)")
-    axes[0].set_yscale("log")
-    axes[1].bar(list(x), series["udp64_kpps"], 0.6, color="tab:green")
-    axes[1].set_title("UDP 64-byte payload (kpps received, median)")
-    for ax in axes:
-        ax.set_xticks(list(x))
-        ax.set_xticklabels(labels, fontsize=8)
-    axes[0].legend()
-    fig.suptitle("under QEMU/TCG only ratios within one run mean anything", fontsize=9)
-    fig.tight_layout()
+    chart(out, vals, rows, info, reps, plt)
+
+
+def chart(out, vals, rows, info, reps, plt):
+    """One horizontal bar group per system and cipher, for the three
+    throughput figures, each bar labelled with its median and its ratio
+    against Linux's C driver with the same cipher; the run's date and set-up
+    in the caption, so that the picture stands on its own."""
+    names = dict(SYSTEMS)
+    shown = [(s, c) for s, c, have in rows if have and s != "veth"]
+    panels = [("tcp1_mbps", "TCP goodput, 1 stream (Mbit/s)"),
+              ("tcp4_mbps", "TCP goodput, 4 streams (Mbit/s)"),
+              ("udp64_kpps", "UDP 64-byte payloads (kpps received)")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(15, 0.55 * len(shown) + 2.2), sharey=True)
+    labels = [f"{names[s].replace('`', '')}, {CIPHERS[c]}" for s, c in shown]
+    y = list(range(len(shown)))[::-1]
+    for ax, (m, title) in zip(axes, panels):
+        xs = [med(vals, (s, c, m)) or 0 for s, c in shown]
+        colors = ["tab:blue" if s.startswith("dco") else "tab:gray" if s == BASELINE
+                  else "tab:orange" if s == "ovpntcp" else "tab:green" for s, _ in shown]
+        ax.barh(y, xs, color=colors)
+        top = max(xs) if any(xs) else 1
+        for yi, (s, c), x in zip(y, shown, xs):
+            if not x:
+                ax.text(top * 0.02, yi, "n/a", va="center", fontsize=8)
+                continue
+            base = med(vals, (BASELINE, c, m))
+            text = fmt(x)
+            if s == BASELINE:
+                text += "  (baseline)"
+            elif base:
+                text += f"  ({x / base:.2f}×)"
+            ax.text(x + top * 0.01, yi, text, va="center", fontsize=8)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlim(0, top * 1.45)
+        ax.set_yticks(y)
+        ax.set_yticklabels(labels, fontsize=8)
+    stamp = os.path.basename(os.path.normpath(out))
+    setup = "; ".join(i for i in info if i.startswith(("cpus", "cpu-model", "klog")))
+    fig.suptitle("ovpn-dco against Linux's C ovpn driver and WireGuard, one VM run "
+                 f"({stamp}); ratios in parentheses: against the C driver with the same cipher",
+                 fontsize=10)
+    caption = (f"Medians of {reps} repetition(s), systems interleaved; two network namespaces over a "
+               f"veth in one QEMU/TCG guest ({setup}). Under emulation only the ratios mean anything. "
+               "Made by tests/bench/bench.sh; method in docs/benchmark.md.")
+    fig.text(0.01, 0.01, "\n".join(textwrap.wrap(caption, 190)), fontsize=7.5)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.94))
     fig.savefig(os.path.join(out, "chart.png"), dpi=110)
 
 
