@@ -8,10 +8,10 @@
 # peer (ovpn-cli fuzz-packets).  Any splat, leak, unexpected reply, lost
 # ping or drop the counters do not account for fails the scenario.
 #
-# Seeds and bounds: FUZZ_SEED (default 19); FUZZ_NL_COUNT requests
+# Seeds and bounds: FUZZ_SEED (default 20); FUZZ_NL_COUNT requests
 # (100000) or FUZZ_NL_SECONDS (120), FUZZ_PKT_COUNT datagrams (1000000) or
 # FUZZ_PKT_SECONDS (100), FUZZ_TCP_COUNT frames (20000) or
-# FUZZ_TCP_SECONDS (40), whichever comes first.  The debug guest under
+# FUZZ_TCP_SECONDS (100), whichever comes first.  The debug guest under
 # TCG answers about 70 requests or datagrams a second (2026-12-04), so in
 # CI the time bounds end the runs; FUZZ_*_SECONDS raise them.  Each run
 # prints its seed, counts and rate, and repeats with the same values.
@@ -23,13 +23,13 @@ REPO=${1:?usage: t-fuzz.sh REPO}
 . "$REPO/tests/vm/lib.sh"
 KEY=/tmp/fuzz.key
 KEY2=/tmp/fuzz2.key
-SEED=${FUZZ_SEED:-19}
+SEED=${FUZZ_SEED:-20}
 NL_COUNT=${FUZZ_NL_COUNT:-100000}
 NL_SECONDS=${FUZZ_NL_SECONDS:-120}
 PKT_COUNT=${FUZZ_PKT_COUNT:-1000000}
 PKT_SECONDS=${FUZZ_PKT_SECONDS:-100}
 TCP_COUNT=${FUZZ_TCP_COUNT:-20000}
-TCP_SECONDS=${FUZZ_TCP_SECONDS:-40}
+TCP_SECONDS=${FUZZ_TCP_SECONDS:-100}
 
 insmod "$MOD" 2>/dev/null
 

@@ -261,13 +261,13 @@ t_tcp_backlog_reentry() {
 }
 
 # DATA_V2 frames behind a 64 KiB control frame, in one write and in
-# three writes the stream parser waits across.  fuzz-packets found that
-# windowing such a frame by pulling copied everything before it into the
-# skb's head, leaving its data more than 64 KiB past the head, beyond the
-# u16 header offsets (DEBUG_NET warnings in skb_reset_network_header).
-# These writes did not recreate that skb layout here (c7ed850 passes):
-# they check that frames far into the stream, now copied out instead of
-# pulled, still arrive intact.  The remote end is a script.
+# 4000-byte writes.  fuzz-packets found that windowing such a frame by
+# pulling copied everything before it into the skb's head, leaving its
+# data more than 64 KiB past the head, beyond the u16 header offsets
+# (DEBUG_NET warnings in skb_reset_network_header); its TCP phase with
+# seed 20 is the regression test.  These writes did not recreate that
+# skb layout (c7ed850 passes): they check that frames far into the
+# stream, now copied out instead of pulled, still arrive intact.
 t_tcp_far_frame() {
 	local go=/tmp/tcp-far.go py
 	head -c 256 /dev/urandom | base64 -w0 >"$KEY"
