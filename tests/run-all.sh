@@ -155,7 +155,9 @@ step "VM scenarios"
 # MP server while a client's traffic flows, the family driven by the
 # kernel's YNL from its spec (t-ynl), the in-guest fuzzers (t-fuzz:
 # netlink requests, datagrams and TCP streams, bounded in count and
-# time),
+# time), teardown under traffic (t-churn: peers, devices, namespaces,
+# sockets and the module itself going while floods cross UDP and TCP
+# tunnels),
 # netns-test.sh's P2P tunnel over UDP and over TCP (-t), its MP server
 # with three clients and its MP server over TCP on IPv6 transport, and
 # OpenVPN 2.6: servers with DCO clients (UDP, AES-128 and AES-256-GCM,
@@ -169,7 +171,7 @@ step "VM scenarios"
 # share; each guest prints "SKIPPED <name>" for the other's share.
 # OVPN_VM_SCENARIOS="name ..." runs any set (in both guests).
 VM_A=(t-foundation t-datapath t-ynl t-fuzz)
-VM_B=(t-peers t-tcp t-netns t-mp t-openvpn)
+VM_B=(t-peers t-tcp t-netns t-mp t-openvpn t-churn)
 SCEN_A=${OVPN_VM_SCENARIOS:-} SCEN_B=${OVPN_VM_SCENARIOS:-}
 if [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 	VM_A+=(t-openvpn t-netns)
@@ -185,7 +187,7 @@ if [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 		tcp-remote-close tcp-socket-restored
 		dp-routing-loop dp-local-ip-gone dp-async-crypto tcp-fd-attack tcp-empty-write
 		tcp-routing-loop tcp-nested tcp-backlog-reentry tcp-far-frame socket-close-ends-peers netns-del-after-kill udp-encap-reset
-		mp-churn ynl-dco fuzz-netlink fuzz-packets"
+		mp-churn ynl-dco fuzz-netlink fuzz-packets churn-teardown"
 	# The TCP transport's bulk transfer (no stall), the peer dump, MP's
 	# reverse path and undefined peer id are in files only the second
 	# guest runs (t-tcp, t-peers, t-mp); t-netns.sh's share is split.
