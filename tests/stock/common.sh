@@ -51,12 +51,16 @@ stock_apt_setup() {
 }
 
 # Run a command in the trixie root with /proc, /sys and /dev mounted.
-stock_chroot() {
+# (objtool reads /proc/self/limits: every build in the root needs /proc.)
+stock_mount() {
 	local r=$STOCK_ROOT
 	mountpoint -q "$r/proc" || mount -t proc proc "$r/proc"
 	mountpoint -q "$r/dev" || mount --rbind /dev "$r/dev"
 	mountpoint -q "$r/sys" || mount --rbind /sys "$r/sys"
-	chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+}
+stock_chroot() {
+	stock_mount
+	chroot "$STOCK_ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
 		LANG=C.UTF-8 "$@"
 }
 stock_unmount() {

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Step 4 of the stock-kernel check: Debian's own kernel image
+# (vmlinuz-7.3.4+deb13-amd64, from the trixie root) booted under QEMU TCG
+# with the trixie root as its root file system (virtme-ng), and the smoke
+# modules of smoke.sh loaded into it.
+#
+#   tests/stock/boot.sh       prints the guest's result lines
+#
+# One QEMU, 1 vCPU, 2 GB, under nice.  Judged by the guest's printed
+# lines, not by vng's exit status.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/common.sh"
+. "$HERE/../env.sh"
+OUT=/opt/stock-smoke
+[ -f "$STOCK_ROOT$OUT/rust_minimal/rust_minimal.ko" ] || "$HERE/smoke.sh" >&2
+stock_unmount
+VMLINUZ=$STOCK_ROOT/boot/vmlinuz-$STOCK_KREL
+[ -f "$VMLINUZ" ] || stock_die "no $VMLINUZ"
+
+cat >"$STOCK_ROOT$OUT/guest.sh" <<'GUEST'
+#!/bin/sh
+# Runs in the guest, on Debian's kernel.
+echo "RESULT uname $(uname -r) $(uname -v)"
+echo "RESULT tainted-before $(cat /proc/sys/kernel/tainted)"
+dmesg -n 1 2>/dev/null || true
+for m in rust_minimal rust_misc_device; do
+	if insmod /opt/stock-smoke/$m/$m.ko 2>/tmp/err; then
+		echo "RESULT insmod $m ok"
+	else
+		echo "RESULT insmod $m FAILED: $(cat /tmp/err)"
+	fi
+done
+echo "RESULT lsmod $(lsmod | awk '/^rust_/ {printf "%s ", $1}')"
+[ -c /dev/rust-misc-device ] && echo "RESULT /dev/rust-misc-device present"
+echo "RESULT tainted-after $(cat /proc/sys/kernel/tainted)"
+for m in rust_misc_device rust_minimal; do
+	rmmod $m 2>/dev/null && echo "RESULT rmmod $m ok" || echo "RESULT rmmod $m FAILED"
+done
+dmesg | grep -E 'rust_minimal|rust_misc_device|disagrees|Unknown symbol|taint|module verification' |
+	sed 's/^/RESULT dmesg /'
+GUEST
+chmod +x "$STOCK_ROOT$OUT/guest.sh"
+
+stock_log "booting $(basename "$VMLINUZ") under TCG (1 vCPU, 2 GB)"
+start=$(date +%s)
+nice -n 19 vng --run "$VMLINUZ" --root "$STOCK_ROOT" --disable-kvm --cpus 1 --memory 2G \
+	--verbose --exec "$OUT/guest.sh" >"$STOCK_CACHE/boot.log" 2>&1 || true
+stock_log "guest ran in $(( $(date +%s) - start )) s"
+grep -a '^RESULT' "$STOCK_CACHE/boot.log" | sed 's/\r$//' || { tail -n 40 "$STOCK_CACHE/boot.log"; stock_die "no result from the guest"; }
