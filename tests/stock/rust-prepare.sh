@@ -68,9 +68,12 @@ if [ -z "$tarball" ]; then
 	mv "$STOCK_CACHE/dl/x/usr/src/$STOCK_SRCPKG.tar.xz" "$tarball"
 	rm -rf "$STOCK_CACHE/dl"
 fi
-stock_log "unpacking $(basename "$tarball")"
-rm -rf "$STOCK_ROOT$SRC" && mkdir -p "$STOCK_ROOT$SRC"
-nice -n 19 tar -xf "$tarball" -C "$STOCK_ROOT$SRC" --strip-components=1
+if [ ! -f "$STOCK_ROOT$SRC/.unpacked" ]; then
+	stock_log "unpacking $(basename "$tarball")"
+	rm -rf "$STOCK_ROOT$SRC" && mkdir -p "$STOCK_ROOT$SRC"
+	nice -n 19 tar -xf "$tarball" -C "$STOCK_ROOT$SRC" --strip-components=1
+	touch "$STOCK_ROOT$SRC/.unpacked"
+fi
 cp "$STOCK_ROOT$HDR/.config" "$STOCK_ROOT$SRC/.config"
 stock_chroot make -C "$SRC" -s "${MAKEARGS[@]}" olddefconfig
 if ! diff -q <(grep -v '^#' "$STOCK_ROOT$HDR/.config" | sort) <(grep -v '^#' "$STOCK_ROOT$SRC/.config" | sort) >/dev/null; then

@@ -34,6 +34,18 @@ crates() {
 awk '$2 ~ /^_R/ {print $2}' "$SYMVERS" | sort -u >"$STOCK_CACHE/symvers.rust"
 crates <"$STOCK_CACHE/symvers.rust" >"$STOCK_CACHE/symvers.crates"
 
+# Every Rust symbol the stock vmlinux exports, defined under the very same
+# name by the rebuilt rust/*.o (same crate hashes for every crate).
+nm --defined-only "$STOCK_ROOT$SRC"/rust/*.o 2>/dev/null |
+	awk '$3 ~ /^_R/ {print $3}' | sort -u >"$STOCK_CACHE/rebuilt.rust"
+n=$(wc -l <"$STOCK_CACHE/symvers.rust")
+missing=$(comm -23 "$STOCK_CACHE/symvers.rust" "$STOCK_CACHE/rebuilt.rust" | wc -l)
+if [ "$missing" = 0 ]; then
+	pass "rebuilt rust/*.o define all $n Rust symbols of the stock Module.symvers, same names"
+else
+	fail "rebuilt rust/*.o lack $missing of the stock Module.symvers' $n Rust symbols"
+fi
+
 rm -rf "$STOCK_ROOT$OUT" && mkdir -p "$STOCK_ROOT$OUT"
 stock_mount
 for m in rust_minimal rust_misc_device; do
