@@ -8,6 +8,8 @@
 #
 #   tests/stock/boot.sh       prints the guest's result lines
 #
+# If module.sh installed the project's module in the root, the guest also
+# modprobes it and runs tests/netns-test.sh (P2P, UDP, AES-256) with it.
 # One QEMU, 1 vCPU, 2 GB, under nice.  Judged by the guest's printed
 # lines, not by vng's exit status.
 set -euo pipefail
@@ -39,7 +41,19 @@ echo "RESULT tainted-after $(cat /proc/sys/kernel/tainted)"
 for m in rust_misc_device rust_minimal; do
 	rmmod $m 2>/dev/null && echo "RESULT rmmod $m ok" || echo "RESULT rmmod $m FAILED"
 done
-dmesg | grep -E 'rust_minimal|rust_misc_device|disagrees|Unknown symbol|taint|module verification' |
+# The project's module, if module.sh installed it: modprobe, one netns test.
+if modinfo ovpn-dco-v2 >/dev/null 2>&1; then
+	if modprobe ovpn-dco-v2 2>/tmp/err; then
+		echo "RESULT modprobe ovpn-dco-v2 ok, version $(cat /sys/module/ovpn_dco_v2/version)"
+	else
+		echo "RESULT modprobe ovpn-dco-v2 FAILED: $(cat /tmp/err)"
+	fi
+	cd /opt/ovpn-src && CLI=/opt/ovpn-src/ovpn-cli PING_COUNT=50 \
+		timeout 600 tests/netns-test.sh >/tmp/netns.log 2>&1
+	echo "RESULT netns-test.sh (P2P, UDP, AES-256) exit $?: $(grep -E '^(PASS|FAIL)' /tmp/netns.log)"
+	echo "RESULT tainted-after-ovpn $(cat /proc/sys/kernel/tainted)"
+fi
+dmesg | grep -E 'rust_minimal|rust_misc_device|ovpn_dco|disagrees|Unknown symbol|taint|module verification|BUG:|WARNING:' |
 	sed 's/^/RESULT dmesg /'
 GUEST
 chmod +x "$STOCK_ROOT$OUT/guest.sh"
