@@ -63,4 +63,25 @@ start=$(date +%s)
 nice -n 19 vng --run "$VMLINUZ" --root "$STOCK_ROOT" --disable-kvm --cpus 1 --memory 2G \
 	--verbose --exec "$OUT/guest.sh" >"$STOCK_CACHE/boot.log" 2>&1 || true
 stock_log "guest ran in $(( $(date +%s) - start )) s"
-grep -a '^RESULT' "$STOCK_CACHE/boot.log" | sed 's/\r$//' || { tail -n 40 "$STOCK_CACHE/boot.log"; stock_die "no result from the guest"; }
+grep -a '^RESULT' "$STOCK_CACHE/boot.log" | sed 's/\r$//' >"$STOCK_CACHE/boot.results" ||
+	{ tail -n 40 "$STOCK_CACHE/boot.log"; stock_die "no result from the guest"; }
+cat "$STOCK_CACHE/boot.results"
+
+# Verdict: the samples loaded, the taint is O and E at most, and the
+# project's module (if installed) loaded and passed its netns test.
+fails=0
+want() { grep -q "$1" "$STOCK_CACHE/boot.results" && echo "PASS $2" || { echo "FAIL $2"; fails=$((fails + 1)); }; }
+want '^RESULT uname '"$STOCK_KREL"' .*Debian' "Debian's own kernel booted"
+want '^RESULT insmod rust_minimal ok' "rust_minimal loaded"
+want '^RESULT insmod rust_misc_device ok' "rust_misc_device loaded"
+t=$(sed -n 's/^RESULT tainted-after //p' "$STOCK_CACHE/boot.results")
+[ -n "$t" ] && [ $(( t & ~(4096 | 8192) )) = 0 ] && echo "PASS taint $t: O and E only" ||
+	{ echo "FAIL taint '$t' beyond O and E"; fails=$((fails + 1)); }
+if grep -q '^updates/ovpn-dco-v2' "$STOCK_ROOT/lib/modules/$STOCK_KREL/modules.dep" 2>/dev/null; then
+	want '^RESULT modprobe ovpn-dco-v2 ok' "ovpn-dco-v2 modprobed"
+	want '^RESULT netns-test.sh .* exit 0: PASS' "netns-test.sh passed on the stock kernel"
+fi
+! grep -Eq 'disagrees|Unknown symbol|BUG:|WARNING:' "$STOCK_CACHE/boot.results" ||
+	{ echo "FAIL the guest's kernel log has errors"; fails=$((fails + 1)); }
+echo "boot: $fails failed"
+[ "$fails" = 0 ]
