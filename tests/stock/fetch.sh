@@ -45,7 +45,8 @@ if [ ! -d "$STOCK_ROOT" ]; then
 	# 1.85.1, the stock kernel's compiler (backports has newer ones).
 	# openssl: Kconfig runs it (OPENSSL_SUPPORTS_ML_DSA is in the stock config).
 	inc=gcc-14,gcc,make,bc,flex,bison,libelf-dev,libssl-dev,openssl,python3,cpio,xz-utils
-	inc+=,rustc,rust-src,bindgen,libclang-19-dev,kmod,iproute2,udev
+	# kmod, udev, iproute2, iputils-ping, procps: for the guest (boot.sh, netns-test.sh).
+	inc+=,rustc,rust-src,bindgen,libclang-19-dev,kmod,iproute2,iputils-ping,procps,udev
 	inc+=,linux-base/trixie-backports,linux-headers-$STOCK_KREL,linux-image-$STOCK_KREL
 	stock_log "mmdebstrap trixie root in $STOCK_ROOT"
 	start=$(date +%s)
