@@ -14,9 +14,16 @@
 
 PWD := $(shell pwd)
 KERNEL_SRC ?= /lib/modules/$(shell uname -r)/build
-# The kernel's Rust support must be built with the same LLVM as bindgen's
-# libclang; clang 19 is what tests/provision.sh installs.
-LLVM ?= -19
+
+# LLVM for clang-built kernels only, the version that built the kernel
+# (bindgen's libclang must match it); a GCC-built kernel needs no clang
+# binary.  LLVM=... on the command line wins.
+kconfig = $(shell sed -n 's/^$(1)=//p' $(KERNEL_SRC)/.config 2>/dev/null)
+ifeq ($(call kconfig,CONFIG_CC_IS_CLANG),y)
+LLVM ?= -$(shell expr $(call kconfig,CONFIG_CLANG_VERSION) / 10000)
+else
+LLVM :=
+endif
 export LLVM
 
 all: modules
