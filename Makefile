@@ -39,9 +39,9 @@ check-kernel:
 	@rel=$$(cat "$(KERNEL_SRC)/include/config/kernel.release" 2>/dev/null); \
 	maj=$${rel%%.*}; min=$${rel#*.}; min=$${min%%[!0-9]*}; \
 	case "$$maj$$min" in *[!0-9]* | "") ;; *) \
-		if [ "$$maj" -lt 6 ] || { [ "$$maj" -eq 6 ] && [ "$$min" -lt 19 ]; }; then \
-			echo "ovpn-dco: the kernel at $(KERNEL_SRC) is Linux $$rel; the module needs 6.19 or newer" >&2; \
-			echo "ovpn-dco: (its Rust side uses the kernel crate of 6.19: module parameters of Rust modules)." >&2; \
+		if [ "$$maj" -lt 7 ] || { [ "$$maj" -eq 7 ] && [ "$$min" -lt 3 ]; }; then \
+			echo "ovpn-dco: the kernel at $(KERNEL_SRC) is Linux $$rel; the module needs 7.3 or newer" >&2; \
+			echo "ovpn-dco: (its Rust side uses interfaces of the kernel crate that 7.2 lacks)." >&2; \
 			exit 1; fi ;; esac
 	@if [ ! -f "$(KERNEL_SRC)/rust/libkernel.rmeta" ]; then \
 		echo "ovpn-dco: $(KERNEL_SRC) lacks the built Rust kernel crate (rust/libkernel.rmeta)." >&2; \
