@@ -14,6 +14,7 @@
 
 PWD := $(shell pwd)
 KERNEL_SRC ?= /lib/modules/$(shell uname -r)/build
+KREL := $(shell cat $(KERNEL_SRC)/include/config/kernel.release 2>/dev/null)
 
 # LLVM for clang-built kernels only, the version that built the kernel
 # (bindgen's libclang must match it); a GCC-built kernel needs no clang
@@ -51,8 +52,15 @@ check-kernel:
 modules: check-kernel
 	$(MAKE) -C $(KERNEL_SRC) M=$(PWD) modules
 
+# A kernel built with module signing signs on install; without its key
+# (a distribution's kernel) the module is installed unsigned, quietly.
+# A headers tree has no System.map, so kbuild skips depmod: run it here.
+sig_key = $(call kconfig,CONFIG_MODULE_SIG_KEY)
 install: check-kernel
-	$(MAKE) -C $(KERNEL_SRC) M=$(PWD) INSTALL_MOD_DIR=updates modules_install
+	$(MAKE) -C $(KERNEL_SRC) M=$(PWD) INSTALL_MOD_DIR=updates \
+		$(if $(wildcard $(KERNEL_SRC)/$(subst ",,$(sig_key)) $(subst ",,$(sig_key))),,CONFIG_MODULE_SIG_ALL=) \
+		modules_install
+	$(if $(wildcard $(KERNEL_SRC)/System.map),,depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) -a $(KREL))
 
 clean:
 	@if [ -f "$(KERNEL_SRC)/Makefile" ]; then $(MAKE) -C $(KERNEL_SRC) M=$(PWD) clean; fi
