@@ -19,6 +19,9 @@ OVPN_DCO_CACHE=${OVPN_DCO_CACHE:-/var/lib/ovpn-dco}
 
 STOCK_ROOT=$STOCK_CACHE/root                     # the trixie root file system
 STOCK_HDR=$STOCK_CACHE/hdr                       # the headers debs, unpacked
+# In the root: the module's source (a git archive copy), the stock headers.
+STOCK_MODSRC=/opt/ovpn-src
+STOCK_KSRC=/lib/modules/$STOCK_KREL/build
 
 stock_log() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
 stock_die() { stock_log "$*"; exit 1; }
@@ -69,3 +72,13 @@ stock_unmount() {
 		mountpoint -q "$r/$m" && umount -R "$r/$m" || true
 	done
 }
+
+# The kdir `make rust-prepare` cached in the root (its path in the root),
+# or nothing.
+stock_kdir() {
+	local k
+	k=$(cd "$STOCK_ROOT" 2>/dev/null && ls -td var/cache/ovpn-dco/"$STOCK_KREL"-*/ 2>/dev/null | head -n1)
+	[ -n "$k" ] && [ -f "$STOCK_ROOT/$k/.ovpn-dco-prepared" ] && echo "/${k%/}"
+}
+# rust-prepare.sh keeps the build tree of `make rust-prepare` here (in the root).
+STOCK_PREP=/usr/src/ovpn-stock/build

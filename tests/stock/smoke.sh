@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Step 3 of the stock-kernel check: out-of-tree Rust modules built against
-# the stock headers plus the rebuilt Rust artefacts (rust-prepare.sh), in
+# the stock headers plus the rebuilt Rust artefacts (`make rust-prepare`,
+# run by rust-prepare.sh), in
 # the trixie root, and their Rust symbol references compared with the
 # stock kernel's Module.symvers.
 #
@@ -17,9 +18,10 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/common.sh"
-KDIR=$("$HERE/rust-prepare.sh")
+KDIR=$(stock_kdir) || KDIR=$("$HERE/rust-prepare.sh")
 trap stock_unmount EXIT
-SRC=/usr/src/ovpn-stock/linux-source-$STOCK_KREL
+SRC=$STOCK_PREP/src     # the source and the build (O=) of `make rust-prepare`
+BUILT=$STOCK_PREP/out
 OUT=/opt/stock-smoke
 SYMVERS=$STOCK_ROOT/usr/src/linux-headers-$STOCK_KREL/Module.symvers
 fails=0
@@ -36,7 +38,7 @@ crates <"$STOCK_CACHE/symvers.rust" >"$STOCK_CACHE/symvers.crates"
 
 # Every Rust symbol the stock vmlinux exports, defined under the very same
 # name by the rebuilt rust/*.o (same crate hashes for every crate).
-nm --defined-only "$STOCK_ROOT$SRC"/rust/*.o 2>/dev/null |
+nm --defined-only "$STOCK_ROOT$BUILT"/rust/*.o 2>/dev/null |
 	awk '$3 ~ /^_R/ {print $3}' | sort -u >"$STOCK_CACHE/rebuilt.rust"
 n=$(wc -l <"$STOCK_CACHE/symvers.rust")
 missing=$(comm -23 "$STOCK_CACHE/symvers.rust" "$STOCK_CACHE/rebuilt.rust" | wc -l)
