@@ -82,3 +82,15 @@ stock_kdir() {
 }
 # rust-prepare.sh keeps the build tree of `make rust-prepare` here (in the root).
 STOCK_PREP=/usr/src/ovpn-stock/build
+
+# Remove every version of ovpn-dco that DKMS has in the root, with its
+# modules (a repeated run starts clean).
+stock_dkms_purge() {
+	local v
+	for v in "$STOCK_ROOT"/var/lib/dkms/ovpn-dco/*/; do
+		[ -L "${v%/}" ] || [ ! -d "$v" ] && continue  # kernel-<release>-<arch> links
+		v=$(basename "$v")
+		stock_chroot dkms remove "ovpn-dco/$v" --all >/dev/null 2>&1 ||
+			stock_die "dkms remove ovpn-dco/$v failed"
+	done
+}

@@ -28,7 +28,7 @@ modver=$(sed -n 's/^#define OVPN_DCO_VERSION "\(.*\)"$/\1/p' "$STOCK_ROOT$STOCK_
 	fail "dkms.conf: PACKAGE_VERSION $ver, the module is $modver"
 
 rm -f "$STOCK_ROOT/lib/modules/$STOCK_KREL/updates/ovpn-dco-v2.ko"*
-stock_chroot dkms remove ovpn-dco --all >/dev/null 2>&1 || true
+stock_dkms_purge
 rm -rf "$STOCK_ROOT/usr/src/ovpn-dco-$ver" "$STOCK_ROOT/opt/ovpn-dkms"
 cp -a "$STOCK_ROOT$STOCK_MODSRC" "$STOCK_ROOT/opt/ovpn-dkms"
 stock_chroot make -C /opt/ovpn-dkms -s clean KERNEL_SRC="$STOCK_KSRC" >/dev/null 2>&1 || true

@@ -32,9 +32,7 @@ inroot() {
 
 # A module of an earlier run (make install or DKMS) must not stay.
 rm -f "$STOCK_ROOT/lib/modules/$STOCK_KREL/updates/ovpn-dco-v2.ko"*
-if [ -d "$STOCK_ROOT/var/lib/dkms/ovpn-dco" ]; then
-	stock_chroot dkms remove ovpn-dco --all >/dev/null 2>&1 || true
-fi
+stock_dkms_purge
 
 stock_mount
 start=$(date +%s)
