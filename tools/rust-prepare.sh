@@ -84,7 +84,9 @@ if [ ${#bad[@]} -gt 0 ]; then
 	printf 'ovpn-dco: rust-prepare: %s\n' "${bad[@]}" >&2
 	if [ -n "$debian" ]; then
 		say "on Debian, install the release's own packages:$pkgs"
-		say "(for a trixie-backports kernel: trixie's rustc and rust-src, not trixie-backports')"
+		case $krel in *+deb13*)
+			say "(for Debian 13's kernels: trixie's rustc and rust-src, not trixie-backports')" ;;
+		esac
 	fi
 	die "the toolchain differs from the kernel's; nothing built"
 fi
