@@ -66,10 +66,13 @@ stock_chroot() {
 	chroot "$STOCK_ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
 		LANG=C.UTF-8 "$@"
 }
+# A mount still busy (a process of the root holding /dev open) is
+# detached lazily rather than left behind.
 stock_unmount() {
 	local r=$STOCK_ROOT m
 	for m in sys dev proc; do
-		mountpoint -q "$r/$m" && umount -R "$r/$m" || true
+		mountpoint -q "$r/$m" || continue
+		umount -R "$r/$m" 2>/dev/null || umount -R -l "$r/$m" || true
 	done
 }
 

@@ -64,5 +64,10 @@ if step dkms "$HERE/dkms.sh" "$REV"; then
 else
 	blocked=${blocked:-dkms} step boot-dkms true
 fi
+stock_unmount
+if grep -q " $STOCK_ROOT/" /proc/mounts; then
+	echo "FAIL stock: mounts left in the root: $(grep " $STOCK_ROOT/" /proc/mounts | cut -d' ' -f2 | tr '\n' ' ')"
+	fails=$((fails + 1))
+fi
 echo "stock: $fails failed ($(( $(date +%s) - start )) s)"
 [ $fails = 0 ]
