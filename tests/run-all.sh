@@ -268,7 +268,7 @@ if [ "${OVPN_STOCK:-1}" = 1 ]; then
 	step "Debian's stock kernel (tests/stock)"
 	# After every other guest (one QEMU at a time).  Everything it fetches
 	# and builds is cached in /var/cache/ovpn-dco-stock: about 20 minutes
-	# from an empty cache, 5 with it (docs/stock-kernel.md).  Each check
+	# from an empty cache, 5-9 with it (docs/stock-kernel.md).  Each check
 	# prints its own PASS or FAIL line.
 	checks "$OUT/stock.log" bash tests/stock/run.sh
 	grep -E '^step |^stock: ' "$OUT/stock.log"
