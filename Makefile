@@ -4,6 +4,8 @@
 #
 #   make [KERNEL_SRC=/path/to/built/kernel]   build the module
 #   make install                              install into updates/, depmod
+#   make rust-prepare                         a headers tree without Rust artefacts:
+#                                             rebuild them from the kernel's source
 #   make clean
 #   make tests                                build the host tools (tests/)
 #   make check                                run every test (tests/run-all.sh)
@@ -14,41 +16,83 @@
 
 PWD := $(shell pwd)
 KERNEL_SRC ?= /lib/modules/$(shell uname -r)/build
-# The kernel's Rust support must be built with the same LLVM as bindgen's
-# libclang; clang 19 is what tests/provision.sh installs.
-LLVM ?= -19
+KREL := $(shell cat $(KERNEL_SRC)/include/config/kernel.release 2>/dev/null)
+
+# LLVM for clang-built kernels only, the version that built the kernel
+# (bindgen's libclang must match it); a GCC-built kernel needs no clang
+# binary.  LLVM=... on the command line wins.
+kconfig = $(shell sed -n 's/^$(1)=//p' $(KERNEL_SRC)/.config 2>/dev/null)
+ifeq ($(call kconfig,CONFIG_CC_IS_CLANG),y)
+LLVM ?= -$(shell expr $(call kconfig,CONFIG_CLANG_VERSION) / 10000)
+else
+LLVM :=
+endif
 export LLVM
+
+# A distribution's headers tree has no Rust artefacts (rust/*.rmeta):
+# `make rust-prepare` rebuilds them from the kernel's source into a kdir
+# under RUST_CACHE, keyed by the release and a hash of the kernel's
+# .config and Module.symvers, and the module is then built in that kdir.
+ifeq ($(shell id -u),0)
+RUST_CACHE ?= /var/cache/ovpn-dco
+else
+RUST_CACHE ?= $(HOME)/.cache/ovpn-dco
+endif
+KERNEL_SOURCE ?=
+has_rust = $(wildcard $(KERNEL_SRC)/rust/libkernel.rmeta)
+rust_key = $(shell cat $(KERNEL_SRC)/.config $(KERNEL_SRC)/Module.symvers 2>/dev/null | sha256sum | cut -c1-12)
+RUST_KDIR = $(RUST_CACHE)/$(KREL)-$(rust_key)
+KBUILD_DIR = $(if $(has_rust),$(KERNEL_SRC),$(RUST_KDIR))
 
 all: modules
 
-check-kernel:
+# `make rust-prepare modules` (dkms.conf) prepares first.
+check-kernel: $(filter rust-prepare,$(MAKECMDGOALS))
 	@if [ ! -f "$(KERNEL_SRC)/Makefile" ]; then \
 		echo "ovpn-dco: no kernel build tree at KERNEL_SRC=$(KERNEL_SRC)." >&2; \
-		echo "ovpn-dco: pass KERNEL_SRC=/path/to/a/built/kernel (tests/kernel.sh builds one)." >&2; \
+		echo "ovpn-dco: install the kernel's headers (Debian: linux-headers-$$(uname -r))" >&2; \
+		echo "ovpn-dco: or pass KERNEL_SRC=/path/to/a/built/kernel." >&2; \
 		exit 1; fi
 	@if ! grep -qs '^CONFIG_RUST=y' "$(KERNEL_SRC)/.config" "$(KERNEL_SRC)/include/config/auto.conf"; then \
 		echo "ovpn-dco: the kernel at $(KERNEL_SRC) has no Rust support (CONFIG_RUST=y)." >&2; \
 		exit 1; fi
-	@rel=$$(cat "$(KERNEL_SRC)/include/config/kernel.release" 2>/dev/null); \
+	@rel="$(KREL)"; \
 	maj=$${rel%%.*}; min=$${rel#*.}; min=$${min%%[!0-9]*}; \
 	case "$$maj$$min" in *[!0-9]* | "") ;; *) \
-		if [ "$$maj" -lt 6 ] || { [ "$$maj" -eq 6 ] && [ "$$min" -lt 19 ]; }; then \
-			echo "ovpn-dco: the kernel at $(KERNEL_SRC) is Linux $$rel; the module needs 6.19 or newer" >&2; \
-			echo "ovpn-dco: (its Rust side uses the kernel crate of 6.19: module parameters of Rust modules)." >&2; \
+		if [ "$$maj" -lt 7 ] || { [ "$$maj" -eq 7 ] && [ "$$min" -lt 3 ]; }; then \
+			echo "ovpn-dco: the kernel at $(KERNEL_SRC) is Linux $$rel; the module needs 7.3 or newer" >&2; \
+			echo "ovpn-dco: (its Rust side uses interfaces of the kernel crate that 7.2 lacks)." >&2; \
 			exit 1; fi ;; esac
-	@if [ ! -f "$(KERNEL_SRC)/rust/libkernel.rmeta" ]; then \
-		echo "ovpn-dco: $(KERNEL_SRC) lacks the built Rust kernel crate (rust/libkernel.rmeta)." >&2; \
-		echo "ovpn-dco: distribution header packages ship no Rust artefacts; build against a full kernel build tree." >&2; \
+	@if [ -z "$(has_rust)" ] && [ ! -f "$(RUST_KDIR)/.ovpn-dco-prepared" ]; then \
+		echo "ovpn-dco: $(KERNEL_SRC) lacks the kernel's Rust artefacts (rust/libkernel.rmeta):" >&2; \
+		echo "ovpn-dco: distribution header packages ship none.  Run \`make rust-prepare\` once per" >&2; \
+		echo "ovpn-dco: kernel (it needs the kernel's source; Debian: apt install linux-source-$$(echo $(KREL) | cut -d. -f1,2))," >&2; \
+		echo "ovpn-dco: or build against the kernel's full build tree (KERNEL_SRC=...)." >&2; \
 		exit 1; fi
 
-modules: check-kernel
-	$(MAKE) -C $(KERNEL_SRC) M=$(PWD) modules
+rust-prepare:
+	@if [ -n "$(has_rust)" ]; then \
+		echo "ovpn-dco: $(KERNEL_SRC) has its Rust artefacts; nothing to prepare."; \
+	elif [ -f "$(RUST_KDIR)/.ovpn-dco-prepared" ]; then \
+		echo "ovpn-dco: prepared already: $(RUST_KDIR)"; \
+	else \
+		$(CURDIR)/tools/rust-prepare.sh "$(KERNEL_SRC)" "$(RUST_KDIR)" $(KERNEL_SOURCE); fi
 
+modules: check-kernel
+	$(MAKE) -C $(KBUILD_DIR) M=$(PWD) modules
+
+# A kernel built with module signing signs on install; without its key
+# (a distribution's kernel) the module is installed unsigned, quietly.
+# A headers tree has no System.map, so kbuild skips depmod: run it here.
+sig_key = $(call kconfig,CONFIG_MODULE_SIG_KEY)
 install: check-kernel
-	$(MAKE) -C $(KERNEL_SRC) M=$(PWD) INSTALL_MOD_DIR=updates modules_install
+	$(MAKE) -C $(KBUILD_DIR) M=$(PWD) INSTALL_MOD_DIR=updates \
+		$(if $(wildcard $(KBUILD_DIR)/$(subst ",,$(sig_key)) $(subst ",,$(sig_key))),,CONFIG_MODULE_SIG_ALL=) \
+		modules_install
+	$(if $(wildcard $(KBUILD_DIR)/System.map),,depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) -a $(KREL))
 
 clean:
-	@if [ -f "$(KERNEL_SRC)/Makefile" ]; then $(MAKE) -C $(KERNEL_SRC) M=$(PWD) clean; fi
+	@if [ -f "$(KBUILD_DIR)/Makefile" ]; then $(MAKE) -C $(KBUILD_DIR) M=$(PWD) clean; fi
 	rm -f src/abstractions/bindings_generated.rs src/abstractions/.bindings_generated.rs.cmd \
 		src/abstractions/bindings_ovpn_generated.rs src/abstractions/.bindings_ovpn_generated.rs.cmd
 
@@ -67,4 +111,4 @@ fuzz:
 bench:
 	tests/bench/bench.sh $(BENCH_ARGS)
 
-.PHONY: all check-kernel modules install clean tests check fuzz bench
+.PHONY: all check-kernel rust-prepare modules install clean tests check fuzz bench

@@ -65,6 +65,7 @@ struct OvpnDco {
 
 impl kernel::Module for OvpnDco {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let ((), ()) = abstractions::ABI_CHECKED;
         let wq = abstractions::wq::OwnedQueue::new()?;
         let genl = genl::Registration::register()?;
         let link = rtnl::Registration::register()?;

@@ -9,7 +9,10 @@
 #   5. boots the VM once and runs the scenarios in tests/vm/t-*.sh,
 #   6. runs the benchmark's smoke mode on the release kernel (one short
 #      run of every system the benchmark compares, tests/bench/bench.sh
-#      --smoke), so that the benchmark cannot rot.
+#      --smoke), so that the benchmark cannot rot,
+#   7. the stock-kernel check (tests/stock/run.sh): the module built,
+#      installed (make install, DKMS) and tested on Debian's stock 7.3
+#      kernel in a trixie root, as a user would; OVPN_STOCK=0 skips it.
 # The netlink spec's checks (tests/ynl-check.py) run with the host tests
 # and, with the kernel's YNL, after the kernel build.
 # `tests/run-all.sh host` stops before the VM: steps 1-4 only.
@@ -261,6 +264,16 @@ if [ "${OVPN_BENCH_SMOKE:-1}" = 1 ]; then
 		if [ "$verdict" = PASS ]; then pass "bench: $name"; else fail "bench: $name"; fi
 	done < <(grep -E '^RESULT (PASS|FAIL) ' "$OUT/bench-smoke.out" | cut -d: -f1)
 	[ "$n" -gt 0 ] || { tail -n 30 "$OUT/bench-smoke.out"; fail "bench smoke: no result"; }
+fi
+
+if [ "${OVPN_STOCK:-1}" = 1 ]; then
+	step "Debian's stock kernel (tests/stock)"
+	# After every other guest (one QEMU at a time).  Everything it fetches
+	# and builds is cached in /var/cache/ovpn-dco-stock: about 20 minutes
+	# from an empty cache, 5-9 with it (docs/stock-kernel.md).  Each check
+	# prints its own PASS or FAIL line.
+	checks "$OUT/stock.log" bash tests/stock/run.sh
+	grep -E '^step |^stock: ' "$OUT/stock.log"
 fi
 
 finish

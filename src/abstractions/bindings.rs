@@ -19,10 +19,12 @@
     non_camel_case_types,
     non_snake_case,
     non_upper_case_globals,
-    unnecessary_transmutes,
     unreachable_pub,
     unsafe_op_in_unsafe_fn
 )]
+// bindgen 0.71 transmutes in bitfield accessors, which rustc 1.88 and newer
+// flag; older compilers do not know that lint.
+#![cfg_attr(CONFIG_RUSTC_HAS_UNNECESSARY_TRANSMUTES, allow(unnecessary_transmutes))]
 
 use kernel::ffi;
 

@@ -22,6 +22,12 @@ pub(crate) mod tcp;
 pub(crate) mod udp;
 pub(crate) mod wq;
 
+/// The build-time checks of the ABI numbers (`abi`, `abi_ovpn`).  The module's
+/// init names this constant: that makes every constant they compare count as
+/// used, even for rustc 1.85, which does not count uses in `const _` items
+/// (the form of `kernel::static_assert!`).
+pub(crate) const ABI_CHECKED: ((), ()) = (abi::CHECKED, abi_ovpn::CHECKED);
+
 /// `EOPNOTSUPP`, from the C constant: the kernel crate has it only from
 /// Linux 7.3.
 pub(crate) fn eopnotsupp() -> kernel::error::Error {
