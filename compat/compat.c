@@ -157,10 +157,11 @@ struct sk_buff *ovpn_compat_genlmsg_new(bool atomic)
 	return genlmsg_new(GENLMSG_DEFAULT_SIZE, atomic ? GFP_ATOMIC : GFP_KERNEL);
 }
 
-void *ovpn_compat_genlmsg_put(struct sk_buff *skb, u32 portid, u32 seq,
-			      int flags, u8 cmd)
+void *ovpn_compat_genlmsg_put(struct sk_buff *skb,
+			      const struct genl_family *family, u32 portid,
+			      u32 seq, int flags, u8 cmd)
 {
-	return genlmsg_put(skb, portid, seq, &ovpn_dco_nl_family, flags, cmd);
+	return genlmsg_put(skb, portid, seq, family, flags, cmd);
 }
 
 void ovpn_compat_genlmsg_end(struct sk_buff *skb, void *hdr)
@@ -183,11 +184,25 @@ int ovpn_compat_genlmsg_reply(struct sk_buff *skb, struct genl_info *info)
 	return genlmsg_reply(skb, info);
 }
 
-int ovpn_compat_genlmsg_multicast_netns(struct net *net, struct sk_buff *skb,
+int ovpn_compat_genlmsg_multicast_netns(const struct genl_family *family,
+					struct net *net, struct sk_buff *skb,
 					unsigned int group, bool atomic)
 {
-	return genlmsg_multicast_netns(&ovpn_dco_nl_family, net, skb, 0, group,
+	return genlmsg_multicast_netns(family, net, skb, 0, group,
 				       atomic ? GFP_ATOMIC : GFP_KERNEL);
+}
+
+struct net *ovpn_compat_sock_net(const struct sock *sk)
+{
+	return sock_net(sk);
+}
+
+/* The id `net` knows `peer` by, allocating one if needed (as the replies
+ * of Linux's driver do, from atomic context).
+ */
+int ovpn_compat_peernet2id(struct net *net, struct net *peer)
+{
+	return peernet2id_alloc(net, peer, GFP_ATOMIC);
 }
 
 struct nlattr *ovpn_compat_nla_nest_start(struct sk_buff *skb, int attrtype)

@@ -69,6 +69,17 @@ extern struct genl_family ovpn_dco_nl_family;
 int ovpn_dco_nl_doit(struct sk_buff *skb, struct genl_info *info);
 int ovpn_dco_nl_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
 
+/* Linux's `ovpn` API (ovpn_nl_gen.c, which cannot include this header:
+ * <linux/ovpn.h> and ovpn_dco.h define the same enums).
+ */
+extern const struct nla_policy ovpn_api_link_policy[IFLA_OVPN_MAX + 1];
+extern struct genl_family ovpn_api_nl_family;
+int ovpn_api_nl_doit(struct sk_buff *skb, struct genl_info *info);
+int ovpn_api_nl_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
+int ovpn_compat_api_op_maxattr(int cmd, bool dump);
+const struct nla_policy *ovpn_compat_api_nest_policy(int cmd, int *maxtype);
+const struct nla_policy *ovpn_compat_api_keydir_policy(void);
+
 /* netlink_gen.c: the policy and highest type of a command's nest. */
 const struct nla_policy *ovpn_compat_nested_policy(int attr);
 int ovpn_compat_nested_maxtype(int attr);
@@ -104,14 +115,18 @@ void ovpn_compat_sock_put(struct sock *sk);
 void ovpn_compat_sock_info(const struct socket *sock, u16 *family, u16 *type,
 			   u16 *protocol, u16 *sport);
 struct sk_buff *ovpn_compat_genlmsg_new(bool atomic);
-void *ovpn_compat_genlmsg_put(struct sk_buff *skb, u32 portid, u32 seq,
-			      int flags, u8 cmd);
+void *ovpn_compat_genlmsg_put(struct sk_buff *skb,
+			      const struct genl_family *family, u32 portid,
+			      u32 seq, int flags, u8 cmd);
 void ovpn_compat_genlmsg_end(struct sk_buff *skb, void *hdr);
 void ovpn_compat_genlmsg_cancel(struct sk_buff *skb, void *hdr);
 void ovpn_compat_nlmsg_free(struct sk_buff *skb);
 int ovpn_compat_genlmsg_reply(struct sk_buff *skb, struct genl_info *info);
-int ovpn_compat_genlmsg_multicast_netns(struct net *net, struct sk_buff *skb,
+int ovpn_compat_genlmsg_multicast_netns(const struct genl_family *family,
+					struct net *net, struct sk_buff *skb,
 					unsigned int group, bool atomic);
+struct net *ovpn_compat_sock_net(const struct sock *sk);
+int ovpn_compat_peernet2id(struct net *net, struct net *peer);
 struct nlattr *ovpn_compat_nla_nest_start(struct sk_buff *skb, int attrtype);
 void ovpn_compat_nla_nest_end(struct sk_buff *skb, struct nlattr *start);
 u32 ovpn_compat_info_portid(const struct genl_info *info);

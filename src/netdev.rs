@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `ovpn-dco` link type: device creation, properties and lifecycle.
+//! The module's link types, `ovpn-dco` (OpenVPN 2.6) and `ovpn` (Linux's
+//! API, OpenVPN 2.7): device creation, properties and lifecycle.  Both
+//! carry the same device state and data path; the kind fixes, for the
+//! device's life, which netlink API it speaks ([`Api`]).
 
+use crate::abstractions::genl::MsgWriter;
 use crate::abstractions::netdev::{features, NetDevice};
 use crate::abstractions::rtnl::{
-    driver_data, DeviceSetup, LinkDriver, LinkOps, LinkPolicy, NewlinkParams,
+    driver_data, DeviceSetup, LinkDriver, LinkInfo, LinkOps, LinkPolicy, NewlinkParams,
 };
 use crate::abstractions::skb::SkBuff;
 use crate::abstractions::udp::GroCells;
@@ -44,6 +48,16 @@ impl TryFrom<u8> for Mode {
     }
 }
 
+/// The userspace API a device speaks, fixed by its link kind at creation.
+/// Only the netlink layer and the notifications depend on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Api {
+    /// Kind `ovpn-dco`, family `ovpn-dco-v2` (OpenVPN 2.6).
+    DcoV2,
+    /// Kind `ovpn`, family `ovpn` (Linux's API, OpenVPN 2.7).
+    Ovpn,
+}
+
 /// The number of ovpn-dco devices whose state exists, for the debug log.
 static DEVICES: AtomicUsize = AtomicUsize::new(0);
 
@@ -51,6 +65,7 @@ static DEVICES: AtomicUsize = AtomicUsize::new(0);
 #[pin_data(PinnedDrop)]
 pub(crate) struct Ovpn {
     mode: Mode,
+    api: Api,
     #[pin]
     peers: Mutex<PeerSet>,
     tables: PeerTables,
@@ -60,11 +75,12 @@ pub(crate) struct Ovpn {
 }
 
 impl Ovpn {
-    fn new(dev: &NetDevice, mode: Mode) -> Result<Pin<KBox<Self>>> {
+    fn new(dev: &NetDevice, mode: Mode, api: Api) -> Result<Pin<KBox<Self>>> {
         let p2p = mode == Mode::P2p;
         let ovpn = KBox::pin_init(
             try_pin_init!(Ovpn {
                 mode,
+                api,
                 peers <- new_mutex!(PeerSet::new(p2p)),
                 tables: PeerTables::new(),
                 gro <- GroCells::new(dev),
@@ -73,13 +89,23 @@ impl Ovpn {
             GFP_KERNEL,
         )?;
         let n = DEVICES.fetch_add(1, Ordering::Relaxed) + 1;
-        pr_debug!("device state created, mode {:?} ({} in use)\n", mode, n);
+        pr_debug!(
+            "device state created, mode {:?}, API {:?} ({} in use)\n",
+            mode,
+            api,
+            n
+        );
         Ok(ovpn)
     }
 
     /// The device's mode.
     pub(crate) fn mode(&self) -> Mode {
         self.mode
+    }
+
+    /// The API the device speaks.
+    pub(crate) fn api(&self) -> Api {
+        self.api
     }
 
     /// The device's peers (control plane).
@@ -114,7 +140,54 @@ impl PinnedDrop for Ovpn {
 /// The driver data of one of this module's devices, whatever its link
 /// type; `None` for other devices and ones not fully created.
 pub(crate) fn ovpn_of(dev: &NetDevice) -> Option<&Ovpn> {
-    driver_data::<OvpnLink>(dev)
+    driver_data::<OvpnLink>(dev).or_else(|| driver_data::<OvpnApiLink>(dev))
+}
+
+/// The properties both link types give a new device, with default MTU
+/// `mtu`.
+fn setup_device<T: LinkDriver>(dev: &mut DeviceSetup<'_>, mtu: u32) {
+    dev.setup_common::<T>();
+    dev.set_mtu(mtu, consts::MIN_MTU, consts::MAX_MTU);
+    dev.set_needed_room(consts::HEADROOM, consts::TAILROOM);
+    dev.set_features(
+        features::SG
+            | features::HW_CSUM
+            | features::RXCSUM
+            | features::GSO
+            | features::GSO_SOFTWARE
+            | features::HIGHDMA,
+    );
+}
+
+/// A device is being deleted (under RTNL): its peers go, with reason
+/// TEARDOWN.
+fn dellink_device(dev: &NetDevice, ovpn: &Ovpn) {
+    // From here on no peer can be added; the current ones go with
+    // reason TEARDOWN.
+    let peers = ovpn.peers.lock().take_all(&ovpn.tables);
+    for p in peers {
+        peer::announce_removed(dev, p, uapi::OVPN_DEL_PEER_REASON_TEARDOWN);
+    }
+    // The sockets are given back outside RTNL (socket locks, the
+    // parsers' work, a grace period): the device's unregistration
+    // waits for the references they hold, after RTNL is released.
+    // Without memory for the job, here and now.
+    let d: ARef<NetDevice> = dev.into();
+    let later = wq::run_later(move || {
+        if let Some(ovpn) = ovpn_of(&d) {
+            ovpn.peers().lock().gc_socks();
+        }
+    });
+    if later.is_err() {
+        ovpn.peers.lock().gc_socks();
+    }
+}
+
+/// `ndo_open` of both link types.
+fn open_device(dev: &NetDevice) -> Result {
+    dev.disable_send_redirects();
+    dev.tx_start_all_queues();
+    Ok(())
 }
 
 /// The `ovpn-dco` link type.
@@ -134,17 +207,7 @@ impl LinkDriver for OvpnLink {
     }
 
     fn setup(dev: &mut DeviceSetup<'_>) {
-        dev.setup_common::<Self>();
-        dev.set_mtu(consts::DEFAULT_MTU, consts::MIN_MTU, consts::MAX_MTU);
-        dev.set_needed_room(consts::HEADROOM, consts::TAILROOM);
-        dev.set_features(
-            features::SG
-                | features::HW_CSUM
-                | features::RXCSUM
-                | features::GSO
-                | features::GSO_SOFTWARE
-                | features::HIGHDMA,
-        );
+        setup_device::<Self>(dev, consts::DEFAULT_MTU);
     }
 
     fn newlink(dev: &NetDevice, params: &NewlinkParams<'_>) -> Result<Pin<KBox<Ovpn>>> {
@@ -161,35 +224,15 @@ impl LinkDriver for OvpnLink {
                 }
             },
         };
-        Ovpn::new(dev, mode)
+        Ovpn::new(dev, mode, Api::DcoV2)
     }
 
     fn dellink(dev: &NetDevice, ovpn: &Ovpn) {
-        // From here on no peer can be added; the current ones go with
-        // reason TEARDOWN.
-        let peers = ovpn.peers.lock().take_all(&ovpn.tables);
-        for p in peers {
-            peer::announce_removed(dev, p, uapi::OVPN_DEL_PEER_REASON_TEARDOWN);
-        }
-        // The sockets are given back outside RTNL (socket locks, the
-        // parsers' work, a grace period): the device's unregistration
-        // waits for the references they hold, after RTNL is released.
-        // Without memory for the job, here and now.
-        let d: ARef<NetDevice> = dev.into();
-        let later = wq::run_later(move || {
-            if let Some(ovpn) = ovpn_of(&d) {
-                ovpn.peers().lock().gc_socks();
-            }
-        });
-        if later.is_err() {
-            ovpn.peers.lock().gc_socks();
-        }
+        dellink_device(dev, ovpn);
     }
 
     fn open(dev: &NetDevice, _ovpn: &Ovpn) -> Result {
-        dev.disable_send_redirects();
-        dev.tx_start_all_queues();
-        Ok(())
+        open_device(dev)
     }
 
     fn stop(dev: &NetDevice, _ovpn: &Ovpn) -> Result {
@@ -205,5 +248,71 @@ impl LinkDriver for OvpnLink {
 
     fn stats(ovpn: &Ovpn, out: &mut [u64]) {
         ovpn.drops.read(out);
+    }
+}
+
+/// The `ovpn` link type of Linux's API (OpenVPN 2.7).  Same device as
+/// `ovpn-dco` but for the MTU, the mode's range checked by the policy
+/// (`ERANGE`), and the mode reported in link dumps.
+pub(crate) struct OvpnApiLink;
+
+static API_OPS: LinkOps<OvpnApiLink> = LinkOps::new(uapi::IFLA_OVPN_MAX, LinkPolicy::ovpn());
+
+impl LinkDriver for OvpnApiLink {
+    type Data = Ovpn;
+
+    const KIND: &'static CStr = c"ovpn";
+    const DRIVER_NAME: &'static CStr = c"ovpn";
+    const VERSION: &'static CStr = VERSION;
+
+    fn ops() -> &'static LinkOps<Self> {
+        &API_OPS
+    }
+
+    fn setup(dev: &mut DeviceSetup<'_>) {
+        setup_device::<Self>(dev, consts::OVPN_DEFAULT_MTU);
+    }
+
+    fn newlink(dev: &NetDevice, params: &NewlinkParams<'_>) -> Result<Pin<KBox<Ovpn>>> {
+        // The policy admitted 0 (P2P) or 1 (MP) only.
+        let mode = match params.data(uapi::IFLA_OVPN_MODE) {
+            None => Mode::P2p,
+            Some(attr) => attr.get_u8().and_then(Mode::try_from)?,
+        };
+        Ovpn::new(dev, mode, Api::Ovpn)
+    }
+
+    fn dellink(dev: &NetDevice, ovpn: &Ovpn) {
+        dellink_device(dev, ovpn);
+    }
+
+    fn open(dev: &NetDevice, _ovpn: &Ovpn) -> Result {
+        open_device(dev)
+    }
+
+    fn stop(dev: &NetDevice, _ovpn: &Ovpn) -> Result {
+        dev.tx_stop_all_queues();
+        Ok(())
+    }
+
+    fn start_xmit(dev: &NetDevice, ovpn: &Ovpn, skb: SkBuff) {
+        tx::xmit(dev, ovpn, skb);
+    }
+
+    const STAT_NAMES: &'static [&'static CStr] = DropStats::NAMES;
+
+    fn stats(ovpn: &Ovpn, out: &mut [u64]) {
+        ovpn.drops.read(out);
+    }
+
+    /// `IFLA_OVPN_MODE`: a u8 attribute, aligned (`nla_total_size(1)`).
+    const INFO_SIZE: usize = 8;
+
+    fn fill_info(ovpn: &Ovpn, w: &mut LinkInfo<'_>) -> Result {
+        let mode = match ovpn.mode {
+            Mode::P2p => uapi::OVPN_MODE_P2P,
+            Mode::Mp => uapi::OVPN_MODE_MP,
+        };
+        w.put_u8(uapi::IFLA_OVPN_MODE, mode)
     }
 }

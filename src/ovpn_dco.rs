@@ -3,8 +3,11 @@
 //! ovpn-dco-v2: the OpenVPN data channel offload, in Rust.
 //!
 //! OpenVPN keeps the control channel in userspace and hands the data channel
-//! to this module over the `ovpn-dco-v2` generic netlink family; the module
-//! provides the `ovpn-dco` link type whose devices carry the tunnel.
+//! to this module over a generic netlink family; the module provides the
+//! link type whose devices carry the tunnel.  It serves two generations of
+//! that API on one data path: OpenVPN 2.6's (family `ovpn-dco-v2`, kind
+//! `ovpn-dco`) and Linux's own (family and kind `ovpn`, OpenVPN 2.7), the
+//! latter only if Linux's `ovpn` driver does not hold those names already.
 //!
 //! This file is only the module's init/teardown ladder.
 
@@ -33,7 +36,12 @@ module! {
     authors: ["The ovpn-dco-rs developers"],
     description: "OpenVPN data channel offload (ovpn-dco)",
     license: "GPL",
-    alias: ["rtnl-link-ovpn-dco", "net-pf-16-proto-16-family-ovpn-dco-v2"],
+    alias: [
+        "rtnl-link-ovpn-dco",
+        "net-pf-16-proto-16-family-ovpn-dco-v2",
+        "rtnl-link-ovpn",
+        "net-pf-16-proto-16-family-ovpn",
+    ],
     params: {
         rx_burst: u32 {
             default: crate::proto::steer::STEER_BURST,
@@ -46,8 +54,38 @@ module! {
     },
 }
 
+/// Linux's `ovpn` API: its link type and family, registered as one unit
+/// (and, inside, torn down link first, as for the module).
+struct OvpnApi {
+    _link: rtnl::Registration<netdev::OvpnApiLink>,
+    _genl: genl::Registration,
+}
+
+impl OvpnApi {
+    /// Registers the `ovpn` kind and family; `Ok(None)` if either name is
+    /// taken (Linux's `ovpn` module is loaded), which leaves neither
+    /// registered.
+    fn register() -> Result<Option<Self>> {
+        // As Linux's driver does: the kind first, then the family.
+        let link = match rtnl::Registration::<netdev::OvpnApiLink>::register() {
+            Ok(l) => l,
+            Err(e) if e == EEXIST => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match genl::Registration::register(genl::Family::Ovpn) {
+            Ok(genl) => Ok(Some(Self {
+                _link: link,
+                _genl: genl,
+            })),
+            // Dropping `link` unregisters the kind again.
+            Err(e) if e == EEXIST => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// The module: its registrations, torn down in declaration order.  The
-/// link type goes first: unregistering it deletes every device, whose peers
+/// `ovpn` API goes first, then the `ovpn-dco` link type: unregistering it deletes every device, whose peers
 /// are announced (reason TEARDOWN) through the family, which must still be
 /// registered then.  Once no device exists, no request can resolve one, so
 /// the family can go.  Then the workqueue is drained (keepalive ticks hold
@@ -56,6 +94,7 @@ module! {
 /// given back with their devices).  Last, the RCU callbacks that free
 /// peers, keys and table nodes must have run before the module's code goes.
 struct OvpnDco {
+    _ovpn: Option<OvpnApi>,
     _link: rtnl::Registration<netdev::OvpnLink>,
     _genl: genl::Registration,
     _wq: abstractions::wq::OwnedQueue,
@@ -67,13 +106,18 @@ impl kernel::Module for OvpnDco {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         let ((), ()) = abstractions::ABI_CHECKED;
         let wq = abstractions::wq::OwnedQueue::new()?;
-        let genl = genl::Registration::register()?;
+        let genl = genl::Registration::register(genl::Family::DcoV2)?;
         let link = rtnl::Registration::register()?;
+        let ovpn = OvpnApi::register()?;
         pr_info!(
             "OpenVPN data channel offload (ovpn-dco) {}\n",
             netdev::VERSION.to_str().unwrap_or("?")
         );
+        if ovpn.is_none() {
+            pr_info!("Linux's ovpn driver holds the ovpn API; serving ovpn-dco-v2 only\n");
+        }
         Ok(Self {
+            _ovpn: ovpn,
             _link: link,
             _genl: genl,
             _wq: wq,

@@ -155,7 +155,7 @@ fn send_one(peer: Arc<Peer>, mut skb: SkBuff) {
         dropped(dev, Reason::TxError);
         return;
     }
-    let hdr = DataV2Header::new(key.key_id(), peer.id());
+    let hdr = DataV2Header::new(key.key_id(), peer.tx_id());
     match skb.push(OVERHEAD) {
         Ok(h) => {
             h[..AAD_LEN].copy_from_slice(&wire_aead::aad(hdr, pid));

@@ -26,6 +26,9 @@ APT_PACKAGES=(
 	# The netlink spec's checks and the kernel's YNL (tests/ynl-check.py,
 	# tests/vm/t-ynl.sh), with the system's python3.
 	python3-yaml python3-jsonschema
+	# The kernel selftests' C client of the `ovpn` family
+	# (tests/bench/build-c-cli.sh, tests/vm/t-ovpn-api.sh).
+	gcc pkg-config libnl-genl-3-dev libmbedtls-dev
 )
 
 log() { printf 'provision: %s\n' "$*" >&2; }

@@ -130,6 +130,14 @@ if cargo build --release -p ovpn-cli >"$OUT/cli-build.log" 2>&1; then
 else
 	cat "$OUT/cli-build.log"; fail "ovpn-cli build"; finish
 fi
+# The kernel selftests' C client of the `ovpn` family (t-ovpn-api), built
+# from the test kernel's tree into target/ (not the shared cache).
+if c_cli=$(OVPN_DCO_CACHE="$REPO/target" bash tests/bench/build-c-cli.sh "$KDIR" \
+	2>"$OUT/c-cli-build.log") && ln -sf "$c_cli" target/ovpn-cli-c; then
+	pass "C ovpn-cli build"
+else
+	cat "$OUT/c-cli-build.log"; fail "C ovpn-cli build"
+fi
 [ "$MODE" = all ] || finish
 
 step "VM scenarios"
@@ -159,8 +167,9 @@ step "VM scenarios"
 # kernel's YNL from its spec (t-ynl), the in-guest fuzzers (t-fuzz:
 # netlink requests, datagrams and TCP streams, bounded in count and
 # time), teardown under traffic (t-churn: peers, devices, namespaces,
-# sockets and the module itself going while floods cross UDP and TCP
-# tunnels),
+# sockets and the module itself going while pings cross UDP and TCP
+# tunnels), Linux's `ovpn` family and kind through YNL and the
+# selftests' C ovpn-cli, and beside Linux's ovpn.ko (t-ovpn-api),
 # netns-test.sh's P2P tunnel over UDP and over TCP (-t), its MP server
 # with three clients and its MP server over TCP on IPv6 transport, and
 # OpenVPN 2.6: servers with DCO clients (UDP, AES-128 and AES-256-GCM,
@@ -174,7 +183,7 @@ step "VM scenarios"
 # share; each guest prints "SKIPPED <name>" for the other's share.
 # OVPN_VM_SCENARIOS="name ..." runs any set (in both guests).
 VM_A=(t-foundation t-datapath t-ynl t-fuzz)
-VM_B=(t-peers t-tcp t-netns t-mp t-openvpn t-churn)
+VM_B=(t-peers t-tcp t-netns t-mp t-openvpn t-churn t-ovpn-api)
 SCEN_A=${OVPN_VM_SCENARIOS:-} SCEN_B=${OVPN_VM_SCENARIOS:-}
 if [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 	VM_A+=(t-openvpn t-netns)
@@ -190,7 +199,8 @@ if [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 		tcp-remote-close tcp-socket-restored
 		dp-routing-loop dp-local-ip-gone dp-async-crypto tcp-fd-attack tcp-empty-write
 		tcp-routing-loop tcp-nested tcp-backlog-reentry tcp-far-frame socket-close-ends-peers netns-del-after-kill udp-encap-reset
-		mp-churn ynl-dco fuzz-netlink fuzz-packets churn-teardown"
+		mp-churn ynl-dco fuzz-netlink fuzz-packets churn-teardown
+		ovpn-api ovpn-api-c-cli ovpn-coexist"
 	# The TCP transport's bulk transfer (no stall), the peer dump, MP's
 	# reverse path and undefined peer id are in files only the second
 	# guest runs (t-tcp, t-peers, t-mp); t-netns.sh's share is split.

@@ -130,4 +130,25 @@ pub(super) const CHECKED: () = {
     assert!(u::OVPN_CMD_KEY_DEL as u64 == b::OVPN_CMD_KEY_DEL as u64);
     assert!(u::OVPN_CMD_PEER_FLOAT_NTF as u64 == b::OVPN_CMD_PEER_FLOAT_NTF as u64);
     assert!(u::OVPN_CMD_MAX as u64 == b::OVPN_CMD_MAX as u64);
+    // Peers are removed for the same reasons, by the same numbers, in both
+    // APIs: the shared code keeps one value.
+    assert!(
+        u::OVPN_DEL_PEER_REASON_TEARDOWN
+            == crate::proto::uapi::OVPN_DEL_PEER_REASON_TEARDOWN as u32
+    );
+    assert!(
+        u::OVPN_DEL_PEER_REASON_USERSPACE
+            == crate::proto::uapi::OVPN_DEL_PEER_REASON_USERSPACE as u32
+    );
+    assert!(
+        u::OVPN_DEL_PEER_REASON_EXPIRED == crate::proto::uapi::OVPN_DEL_PEER_REASON_EXPIRED as u32
+    );
+    assert!(
+        u::OVPN_DEL_PEER_REASON_TRANSPORT_ERROR
+            == crate::proto::uapi::OVPN_DEL_PEER_REASON_TRANSPORT_ERROR as u32
+    );
+    assert!(
+        u::OVPN_DEL_PEER_REASON_TRANSPORT_DISCONNECT
+            == crate::proto::uapi::OVPN_DEL_PEER_REASON_TRANSPORT_DISCONNECT as u32
+    );
 };

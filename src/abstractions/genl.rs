@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The `ovpn-dco-v2` generic netlink family: registration and the entry
-//! points the genetlink core calls.
+//! The module's generic netlink families, `ovpn-dco-v2` (OpenVPN 2.6) and
+//! Linux's `ovpn` (OpenVPN 2.7): registration and the entry points the
+//! genetlink core calls.
 //!
-//! The family's policies and operation table are declarative C data in
-//! `compat/netlink_gen.c`; every operation lands in [`ovpn_dco_nl_doit`] or
-//! [`ovpn_dco_nl_dumpit`] here, which hand a safe [`GenlInfo`] to the driver
-//! (`crate::netlink`).
+//! The families' policies and operation tables are declarative C data in
+//! `compat/netlink_gen.c` and `compat/ovpn_nl_gen.c`; every operation lands
+//! in [`ovpn_dco_nl_doit`], [`ovpn_dco_nl_dumpit`], [`ovpn_api_nl_doit`] or
+//! [`ovpn_api_nl_dumpit`] here, which hand a safe [`GenlInfo`] to the
+//! driver (`crate::netlink`).
 
 use super::bindings;
 use super::netdev::Net;
@@ -15,15 +17,36 @@ use core::marker::PhantomData;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 
+/// A generic netlink family of the module.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Family {
+    /// `ovpn-dco-v2`, OpenVPN 2.6's API.
+    DcoV2,
+    /// `ovpn`, Linux's API (OpenVPN 2.7).
+    Ovpn,
+}
+
+impl Family {
+    /// The static family object in compat/.
+    fn raw(self) -> *mut bindings::genl_family {
+        match self {
+            Family::DcoV2 => &raw mut bindings::ovpn_dco_nl_family,
+            Family::Ovpn => &raw mut bindings::ovpn_api_nl_family,
+        }
+    }
+}
+
 /// A generic netlink request being handled (`struct genl_info`).
 ///
 /// # Invariants
 ///
-/// `ptr` points to a valid `genl_info` whose attribute table is null or was
-/// filled by the genetlink core with the family policy (`maxattr` =
-/// `OVPN_ATTR_MAX`), and which stays valid for `'a`.
+/// `ptr` points to a valid `genl_info` of `family`, which stays valid for
+/// `'a`, whose attribute table is null or has `maxattr + 1` entries filled
+/// by the genetlink core with the operation's policy.
 pub(crate) struct GenlInfo<'a> {
     ptr: *mut bindings::genl_info,
+    maxattr: u32,
+    family: Family,
     _p: PhantomData<&'a bindings::genl_info>,
 }
 
@@ -36,12 +59,11 @@ impl<'a> GenlInfo<'a> {
 
     /// The top-level attribute of type `ty`, if present.
     pub(crate) fn attr(&self, ty: u32) -> Option<Attr<'a>> {
-        if ty > crate::proto::uapi::OVPN_ATTR_MAX {
+        if ty > self.maxattr {
             return None;
         }
         // SAFETY: by the type invariant `attrs` is null or has
-        // `OVPN_ATTR_MAX + 1` entries, each null or pointing into the
-        // request.
+        // `maxattr + 1` entries, each null or pointing into the request.
         unsafe {
             let attrs = (*self.ptr).attrs;
             if attrs.is_null() {
@@ -78,19 +100,50 @@ impl<'a> GenlInfo<'a> {
         let policy = Policy::for_nest(ty).ok_or(EINVAL)?;
         extack.parse_nested(nest, policy)
     }
+
+    /// Parses the nest carried in top-level attribute `ty` with `policy`.
+    /// A missing nest is reported as missing (no message) and gives
+    /// `EINVAL`.
+    pub(crate) fn nest(&self, ty: u32, policy: Policy) -> Result<Nested<'a>> {
+        let extack = self.extack();
+        let Some(nest) = self.attr(ty) else {
+            extack.missing(None, ty);
+            return Err(EINVAL);
+        };
+        extack.parse_nested(nest, policy)
+    }
+
+    /// The id `self.net()` knows `other` by (allocated if needed), or
+    /// `None` when they are the same namespace.
+    pub(crate) fn netns_id(&self, other: &Net) -> Option<i32> {
+        let net = self.net();
+        if core::ptr::eq(net.as_ptr(), other.as_ptr()) {
+            return None;
+        }
+        // SAFETY: both namespaces are alive: the request's while it is
+        // handled, `other` by the caller's reference.
+        Some(unsafe { bindings::ovpn_compat_peernet2id(net.as_ptr(), other.as_ptr()) })
+    }
 }
 
-/// Registration of the family; unregisters it when dropped.
-pub(crate) struct Registration(());
+/// Registration of a family; unregisters it when dropped.
+///
+/// # Invariants
+///
+/// The family is registered, by this object.
+pub(crate) struct Registration(Family);
 
 impl Registration {
-    /// Registers the `ovpn-dco-v2` family with its `peers` group.
-    pub(crate) fn register() -> Result<Self> {
-        // SAFETY: the family is a static object defined in netlink_gen.c;
-        // registering it once, here, is what the genetlink core expects.
-        let ret = unsafe { bindings::genl_register_family(&raw mut bindings::ovpn_dco_nl_family) };
+    /// Registers `family` with its `peers` group.  `EEXIST` if a family of
+    /// the same name exists (another module registered it).
+    pub(crate) fn register(family: Family) -> Result<Self> {
+        // SAFETY: the family is a static object defined in compat/; the
+        // module registers each family at most once (this object's
+        // invariant), as the genetlink core expects.
+        let ret = unsafe { bindings::genl_register_family(family.raw()) };
         kernel::error::to_result(ret)?;
-        Ok(Self(()))
+        // INVARIANT: just registered.
+        Ok(Self(family))
     }
 }
 
@@ -98,7 +151,7 @@ impl Drop for Registration {
     fn drop(&mut self) {
         // SAFETY: the family was registered by `register`; this is the one
         // matching unregistration.
-        unsafe { bindings::genl_unregister_family(&raw const bindings::ovpn_dco_nl_family) };
+        unsafe { bindings::genl_unregister_family(self.0.raw()) };
     }
 }
 
@@ -113,9 +166,11 @@ pub(crate) unsafe extern "C" fn ovpn_dco_nl_doit(
     info: *mut bindings::genl_info,
 ) -> kernel::ffi::c_int {
     // INVARIANT: the core passes a valid `genl_info` parsed with the family
-    // policy, valid until this function returns.
+    // policy (of `OVPN_ATTR_MAX`), valid until this function returns.
     let info = GenlInfo {
         ptr: info,
+        maxattr: crate::proto::uapi::OVPN_ATTR_MAX,
+        family: Family::DcoV2,
         _p: PhantomData,
     };
     match crate::netlink::doit(&info) {
@@ -135,26 +190,114 @@ pub(crate) unsafe extern "C" fn ovpn_dco_nl_dumpit(
     cb: *mut bindings::netlink_callback,
 ) -> kernel::ffi::c_int {
     // INVARIANT: for a dump of a family with a policy the core parses the
-    // request's attributes into the dump's `genl_info`, valid during the
-    // dump callback.
+    // request's attributes into the dump's `genl_info` (with the family
+    // policy, of `OVPN_ATTR_MAX`), valid during the dump callback.
     let info = GenlInfo {
         // SAFETY: `cb` is a valid genetlink dump context.
         ptr: unsafe { bindings::ovpn_compat_genl_info_dump(cb) },
+        maxattr: crate::proto::uapi::OVPN_ATTR_MAX,
+        family: Family::DcoV2,
         _p: PhantomData,
     };
-    // INVARIANT: the dump's skb and context are valid during the call.
+    // SAFETY: `skb` and `cb` are the dump callback's, valid for the call.
+    unsafe { run_dump(&info, skb, cb, crate::netlink::dumpit) }
+}
+
+/// Runs one call of a dump and turns its result into the callback's.
+///
+/// # Safety
+///
+/// `skb` and `cb` must be a dump callback's arguments, valid for the call.
+unsafe fn run_dump(
+    info: &GenlInfo<'_>,
+    skb: *mut bindings::sk_buff,
+    cb: *mut bindings::netlink_callback,
+    f: fn(&GenlInfo<'_>, &mut Dump<'_>) -> Result,
+) -> kernel::ffi::c_int {
+    // INVARIANT: the dump's skb and context are valid during the call, per
+    // the function's contract.
     let mut dump = Dump {
         skb,
         cb,
+        family: info.family,
         _p: PhantomData,
     };
-    match crate::netlink::dumpit(&info, &mut dump) {
+    match f(info, &mut dump) {
         // The dump goes on while calls add entries; a call that adds none
         // (an empty skb) ends it.
         // SAFETY: `skb` is valid.
         Ok(()) => unsafe { (*skb).len as kernel::ffi::c_int },
         Err(e) => e.to_errno(),
     }
+}
+
+/// The highest top-level attribute of an `ovpn` operation, as its entry in
+/// the operation table of `compat/ovpn_nl_gen.c` says.
+fn ovpn_maxattr(cmd: u8, dump: bool) -> Option<u32> {
+    // SAFETY: reads the static operation table only.
+    let m = unsafe { bindings::ovpn_compat_api_op_maxattr(i32::from(cmd), dump) };
+    u32::try_from(m).ok()
+}
+
+/// The `doit` of every command of the `ovpn` family (see
+/// `compat/ovpn_nl_gen.c`).
+///
+/// # Safety
+///
+/// Called only by the genetlink core with a valid request.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn ovpn_api_nl_doit(
+    _skb: *mut bindings::sk_buff,
+    info: *mut bindings::genl_info,
+) -> kernel::ffi::c_int {
+    // SAFETY: the core passes a valid request and its header.
+    let cmd = unsafe { (*(*info).genlhdr).cmd };
+    let Some(maxattr) = ovpn_maxattr(cmd, false) else {
+        return super::eopnotsupp().to_errno();
+    };
+    // INVARIANT: with split operations the core parses the request with
+    // the policy of the command's do operation, into a table of that
+    // operation's `maxattr + 1` entries; it is valid until this returns.
+    let info = GenlInfo {
+        ptr: info,
+        maxattr,
+        family: Family::Ovpn,
+        _p: PhantomData,
+    };
+    match crate::netlink::ovpn::doit(&info) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
+/// The `dumpit` of `OVPN_CMD_PEER_GET` of the `ovpn` family.
+///
+/// # Safety
+///
+/// Called only by the genetlink core with a valid dump context.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn ovpn_api_nl_dumpit(
+    skb: *mut bindings::sk_buff,
+    cb: *mut bindings::netlink_callback,
+) -> kernel::ffi::c_int {
+    // SAFETY: `cb` is a valid genetlink dump context.
+    let ptr = unsafe { bindings::ovpn_compat_genl_info_dump(cb) };
+    // SAFETY: the dump's info carries the request's header.
+    let cmd = unsafe { (*(*ptr).genlhdr).cmd };
+    let Some(maxattr) = ovpn_maxattr(cmd, true) else {
+        return super::eopnotsupp().to_errno();
+    };
+    // INVARIANT: the core parsed the request with the policy of the dump
+    // operation, into a table of its `maxattr + 1` entries, valid during
+    // the dump callback.
+    let info = GenlInfo {
+        ptr,
+        maxattr,
+        family: Family::Ovpn,
+        _p: PhantomData,
+    };
+    // SAFETY: `skb` and `cb` are the dump callback's, valid for the call.
+    unsafe { run_dump(&info, skb, cb, crate::netlink::ovpn::dumpit) }
 }
 
 /// Where a message is built: decides how its memory is allocated.
@@ -175,6 +318,7 @@ pub(crate) enum Context {
 pub(crate) struct GenlMsg {
     skb: NonNull<bindings::sk_buff>,
     hdr: *mut core::ffi::c_void,
+    family: Family,
 }
 
 /// An open nest in a message; close it with [`MsgWriter::nest_end`].
@@ -202,6 +346,20 @@ pub(crate) trait MsgWriter {
     /// Appends a `u32` attribute (host order).
     fn put_u32(&mut self, ty: u32, v: u32) -> Result {
         self.put_bytes(ty, &v.to_ne_bytes())
+    }
+
+    /// Appends an `s32` attribute (host order).
+    fn put_s32(&mut self, ty: u32, v: i32) -> Result {
+        self.put_bytes(ty, &v.to_ne_bytes())
+    }
+
+    /// Appends a `uint` attribute: 4 bytes if the value fits, else 8,
+    /// without padding (as `nla_put_uint`).
+    fn put_uint(&mut self, ty: u32, v: u64) -> Result {
+        match u32::try_from(v) {
+            Ok(v) => self.put_u32(ty, v),
+            Err(_) => self.put_bytes(ty, &v.to_ne_bytes()),
+        }
     }
 
     /// Appends a big-endian `u16`, flagged as network byte order.
@@ -239,19 +397,21 @@ pub(crate) trait MsgWriter {
 }
 
 impl GenlMsg {
-    fn new(portid: u32, seq: u32, cmd: u8, ctx: Context) -> Result<Self> {
+    fn new(family: Family, portid: u32, seq: u32, cmd: u8, ctx: Context) -> Result<Self> {
         // SAFETY: allocates a new skb or returns null.
         let skb = unsafe { bindings::ovpn_compat_genlmsg_new(ctx == Context::Atomic) };
         let skb = NonNull::new(skb).ok_or(ENOMEM)?;
         // SAFETY: `skb` is a fresh netlink skb with room for the header.
-        let hdr = unsafe { bindings::ovpn_compat_genlmsg_put(skb.as_ptr(), portid, seq, 0, cmd) };
+        let hdr = unsafe {
+            bindings::ovpn_compat_genlmsg_put(skb.as_ptr(), family.raw(), portid, seq, 0, cmd)
+        };
         if hdr.is_null() {
             // SAFETY: we own the skb and drop it here.
             unsafe { bindings::ovpn_compat_nlmsg_free(skb.as_ptr()) };
             return Err(EMSGSIZE);
         }
         // INVARIANT: we own `skb`, `hdr` is its header.
-        Ok(Self { skb, hdr })
+        Ok(Self { skb, hdr, family })
     }
 
     /// A reply to `info` carrying command `cmd`.
@@ -263,12 +423,12 @@ impl GenlMsg {
                 bindings::ovpn_compat_info_seq(info.ptr),
             )
         };
-        Self::new(portid, seq, cmd, Context::Process)
+        Self::new(info.family, portid, seq, cmd, Context::Process)
     }
 
-    /// A notification carrying command `cmd`.
-    pub(crate) fn notification(cmd: u8, ctx: Context) -> Result<Self> {
-        Self::new(0, 0, cmd, ctx)
+    /// A notification of `family` carrying command `cmd`.
+    pub(crate) fn notification(family: Family, cmd: u8, ctx: Context) -> Result<Self> {
+        Self::new(family, 0, 0, cmd, ctx)
     }
 
     /// Sends the message as the reply to `info`.
@@ -291,6 +451,7 @@ impl GenlMsg {
         let ret = unsafe {
             bindings::ovpn_compat_genlmsg_end(this.skb.as_ptr(), this.hdr);
             bindings::ovpn_compat_genlmsg_multicast_netns(
+                this.family.raw(),
                 net.as_ptr(),
                 this.skb.as_ptr(),
                 group,
@@ -327,6 +488,7 @@ impl Drop for GenlMsg {
 pub(crate) struct Dump<'a> {
     skb: *mut bindings::sk_buff,
     cb: *mut bindings::netlink_callback,
+    family: Family,
     _p: PhantomData<&'a ()>,
 }
 
@@ -360,6 +522,7 @@ impl<'a> Dump<'a> {
             let seq = bindings::ovpn_compat_cb_seq(self.cb);
             bindings::ovpn_compat_genlmsg_put(
                 self.skb,
+                self.family.raw(),
                 portid,
                 seq,
                 bindings::NLM_F_MULTI as i32,

@@ -134,6 +134,21 @@ impl Policy {
         Some(Self { policy, maxtype })
     }
 
+    /// The policy of the nest (`OVPN_A_PEER` or `OVPN_A_KEYCONF`) that
+    /// command `cmd` of the `ovpn` family carries, if it carries one.
+    pub(crate) fn for_ovpn_cmd(cmd: u8) -> Option<Self> {
+        let mut maxtype = -1;
+        // SAFETY: reads static tables only; `maxtype` is a valid out
+        // pointer.
+        let policy = unsafe { bindings::ovpn_compat_api_nest_policy(i32::from(cmd), &mut maxtype) };
+        let maxtype = usize::try_from(maxtype).ok()?;
+        if policy.is_null() || maxtype >= NEST_MAX {
+            return None;
+        }
+        // INVARIANT: the table in ovpn_nl_gen.c has `maxtype + 1` entries.
+        Some(Self { policy, maxtype })
+    }
+
     /// The policy of a key direction nest inside `OVPN_ATTR_NEW_KEY`.
     pub(crate) fn key_dir() -> Self {
         // SAFETY: returns a static table.

@@ -60,6 +60,31 @@ pub(crate) trait LinkDriver: Sized + 'static {
 
     /// Fills `out` (one value per [`LinkDriver::STAT_NAMES`] entry).
     fn stats(data: &Self::Data, out: &mut [u64]);
+
+    /// The most bytes [`LinkDriver::fill_info`] writes; 0 if the link type
+    /// reports no `IFLA_INFO_DATA` attributes.
+    const INFO_SIZE: usize = 0;
+
+    /// Writes the device's `IFLA_INFO_DATA` attributes (link dumps).
+    fn fill_info(_data: &Self::Data, _w: &mut LinkInfo<'_>) -> Result {
+        Ok(())
+    }
+}
+
+/// Where a link type writes its `IFLA_INFO_DATA` attributes.
+///
+/// # Invariants
+///
+/// `skb` is the link message being built, valid for `'a`.
+pub(crate) struct LinkInfo<'a> {
+    skb: *mut bindings::sk_buff,
+    _p: PhantomData<&'a mut bindings::sk_buff>,
+}
+
+impl super::genl::MsgWriter for LinkInfo<'_> {
+    fn skb(&mut self) -> *mut bindings::sk_buff {
+        self.skb
+    }
 }
 
 /// The private area of every device of a [`LinkDriver`]: a pointer to its
@@ -255,6 +280,10 @@ impl<T: LinkDriver> LinkOps<T> {
         link.policy = policy.0;
         link.newlink = Some(newlink_callback::<T>);
         link.dellink = Some(dellink_callback::<T>);
+        if T::INFO_SIZE != 0 {
+            link.get_size = Some(get_size_callback::<T>);
+            link.fill_info = Some(fill_info_callback::<T>);
+        }
 
         // SAFETY: as above.
         let mut netdev: bindings::net_device_ops = unsafe { core::mem::zeroed() };
@@ -287,6 +316,12 @@ impl LinkPolicy {
     /// The ovpn-dco link policy from `compat/netlink_gen.c`.
     pub(crate) const fn ovpn_dco() -> Self {
         Self((&raw const bindings::ovpn_dco_link_policy).cast::<bindings::nla_policy>())
+    }
+
+    /// The `ovpn` link policy from `compat/ovpn_nl_gen.c` (the mode's range
+    /// is checked by the policy: `ERANGE`).
+    pub(crate) const fn ovpn() -> Self {
+        Self((&raw const bindings::ovpn_api_link_policy).cast::<bindings::nla_policy>())
     }
 }
 
@@ -382,6 +417,41 @@ unsafe extern "C" fn dellink_callback<T: LinkDriver>(
     T::dellink(ndev, unsafe { data_in_callback::<T>(ndev) });
     // SAFETY: under RTNL, as dellink is.
     unsafe { bindings::unregister_netdevice_queue(dev, head) };
+}
+
+/// `rtnl_link_ops.get_size`.
+///
+/// # Safety
+///
+/// Called by the core with a device of type `T`.
+unsafe extern "C" fn get_size_callback<T: LinkDriver>(_dev: *const bindings::net_device) -> usize {
+    T::INFO_SIZE
+}
+
+/// `rtnl_link_ops.fill_info`.
+///
+/// # Safety
+///
+/// Called by the core, under RTNL or RCU, with a device of type `T` and
+/// the link message being built.
+unsafe extern "C" fn fill_info_callback<T: LinkDriver>(
+    skb: *mut bindings::sk_buff,
+    dev: *const bindings::net_device,
+) -> kernel::ffi::c_int {
+    // SAFETY: the core holds the device while it dumps it.
+    let ndev = unsafe { NetDevice::from_raw(dev) };
+    let Some(data) = driver_data::<T>(ndev) else {
+        return 0;
+    };
+    // INVARIANT: the core passes the message it is building.
+    let mut w = LinkInfo {
+        skb,
+        _p: PhantomData,
+    };
+    match T::fill_info(data, &mut w) {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }
 
 /// `net_device.priv_destructor`.

@@ -155,6 +155,14 @@ impl SockRef {
         self.sk.as_ptr() == sock.sk()
     }
 
+    /// The network namespace of the socket.
+    pub(crate) fn net(&self) -> &super::netdev::Net {
+        // SAFETY: the sock is live while `self` holds its reference, and a
+        // socket userspace created holds a reference on its namespace
+        // until it is freed.
+        unsafe { super::netdev::Net::from_raw(bindings::ovpn_compat_sock_net(self.sk.as_ptr())) }
+    }
+
     /// The socket's local port, host order (as when it was passed in).
     pub(crate) fn local_port(&self) -> u16 {
         self.local_port

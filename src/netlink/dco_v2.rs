@@ -102,6 +102,7 @@ fn new_peer(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
         dev,
         PeerConfig {
             id,
+            tx_id: id,
             sock: transport,
             remote,
             local,

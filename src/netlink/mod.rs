@@ -6,17 +6,21 @@
 //! own module maps its ABI onto the shared peers, keys and sockets.
 //!
 //! - `dco_v2`: the `ovpn-dco-v2` family (OpenVPN 2.6);
+//! - `ovpn`: Linux's `ovpn` family (OpenVPN 2.7);
 //! - `notify`: what the driver tells userspace unasked.
+//!
+//! Each family serves only the devices of its own link kind.
 
 mod dco_v2;
 pub(crate) mod notify;
+pub(crate) mod ovpn;
 
 pub(crate) use dco_v2::{doit, dumpit};
 
 use crate::abstractions::genl::GenlInfo;
 use crate::abstractions::netdev::NetDevice;
 use crate::abstractions::nl::{Attr, Nested};
-use crate::netdev::{ovpn_of, Ovpn};
+use crate::netdev::{ovpn_of, Api, Ovpn};
 use crate::peer::Peer;
 use crate::proto::uapi;
 use crate::proto::wire::PEER_ID_UNDEF;
@@ -43,7 +47,7 @@ pub(super) fn lookup_dev(info: &GenlInfo<'_>) -> Result<ARef<NetDevice>> {
         extack.msg(c"ovpn-dco: no device with this ifindex");
         return Err(ENODEV);
     };
-    if ovpn_of(&dev).is_none() {
+    if ovpn_of(&dev).is_none_or(|o| o.api() != Api::DcoV2) {
         extack.bad_attr(&attr);
         extack.msg(c"ovpn-dco: device is not an ovpn-dco device");
         return Err(EINVAL);

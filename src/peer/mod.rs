@@ -10,7 +10,7 @@
 //! exactly once.
 
 use crate::abstractions::netdev::with_bh_disabled;
-use crate::abstractions::netdev::{now_ms, NetDevice};
+use crate::abstractions::netdev::{now_ms, Net, NetDevice};
 use crate::abstractions::rcu::RcuPtr;
 use crate::abstractions::skb::{SkBuff, SkbQueue};
 use crate::abstractions::udp::{DstCache, UdpSock};
@@ -91,6 +91,9 @@ impl PeerSock {
 #[pin_data]
 pub(crate) struct Peer {
     id: u32,
+    /// The id put in the packets sent to the peer (its own id unless
+    /// userspace set another: asymmetric ids of Linux's API).
+    tx_id: AtomicU32,
     sock: PeerSock,
     bind: RcuPtr<Bind>,
     vpn4: Option<[u8; 4]>,
@@ -194,6 +197,8 @@ pub(crate) enum Due {
 pub(crate) struct PeerConfig {
     /// The peer id.
     pub(crate) id: u32,
+    /// The id to send the peer's packets with.
+    pub(crate) tx_id: u32,
     /// The transport.
     pub(crate) sock: PeerSock,
     /// The remote endpoint (UDP only).
@@ -222,6 +227,7 @@ impl Peer {
         Arc::pin_init(
             try_pin_init!(Peer {
                 id: c.id,
+                tx_id: AtomicU32::new(c.tx_id),
                 dev: dev.into(),
                 sock: c.sock,
                 bind,
@@ -249,6 +255,19 @@ impl Peer {
     /// The peer id.
     pub(crate) fn id(&self) -> u32 {
         self.id
+    }
+
+    /// The peer id the packets sent to the peer carry.
+    pub(crate) fn tx_id(&self) -> u32 {
+        self.tx_id.load(Ordering::Relaxed)
+    }
+
+    /// The network namespace of the peer's socket.
+    pub(crate) fn sock_net(&self) -> &Net {
+        match &self.sock {
+            PeerSock::Udp(u) => u.socket().net(),
+            PeerSock::Tcp(t) => t.socket().net(),
+        }
     }
 
     /// The device the peer belongs to.
@@ -392,7 +411,7 @@ pub(crate) fn drain(
 /// and drops the caller's reference; its memory and socket go with the
 /// last one.
 pub(crate) fn announce_removed(dev: &NetDevice, peer: Arc<Peer>, reason: u8) {
-    if let Err(e) = crate::netlink::notify::peer_removed(dev, peer.id(), reason) {
+    if let Err(e) = crate::netlink::notify::peer_removed(dev, &peer, reason) {
         pr_warn!("peer {}: deletion notice not sent ({:?})\n", peer.id(), e);
     }
 }

@@ -13,6 +13,7 @@
 pub mod aead;
 pub mod hold;
 pub mod netdev;
+pub mod ovpn_rules;
 pub mod pktid;
 pub mod sockaddr;
 pub mod steer;

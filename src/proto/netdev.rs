@@ -12,6 +12,9 @@ pub const IP_HEADER_MAX_LEN: usize = 40;
 pub const ENCAP_OVERHEAD: u32 = (AEAD_OVERHEAD + UDP_HEADER_LEN + IP_HEADER_MAX_LEN) as u32;
 /// The default MTU: a 1500-byte underlying link minus the overhead.
 pub const DEFAULT_MTU: u32 = 1500 - ENCAP_OVERHEAD;
+/// The default MTU of an `ovpn` device (Linux's API), as Linux's driver
+/// sets it: 1500 minus the 84 bytes it reserves for the encapsulation.
+pub const OVPN_DEFAULT_MTU: u32 = 1500 - 84;
 /// The smallest MTU (the IPv4 minimum).
 pub const MIN_MTU: u32 = 68;
 /// The largest MTU: the largest IP packet minus the overhead.
@@ -34,6 +37,7 @@ mod tests {
     fn abi_values() {
         assert_eq!(ENCAP_OVERHEAD, 72);
         assert_eq!(DEFAULT_MTU, 1428);
+        assert_eq!(OVPN_DEFAULT_MTU, 1416);
         assert_eq!(MAX_MTU, 65463);
         assert_eq!(HEADROOM, 128);
     }

@@ -1,0 +1,148 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Linux's `ovpn` API (OpenVPN 2.7), served by the module beside
+# ovpn-dco-v2, run inside the test VM:
+# - ovpn-api: the `ovpn` link kind and family driven by the kernel's YNL
+#   (tests/vm/ovpn-api.py): both modes, PEER_NEW, PEER_GET (do, dump),
+#   PEER_DEL, the refusals with their errnos, and PEER_DEL_NTF;
+# - ovpn-api-c-cli: the same through the kernel selftests' ovpn-cli (a P2P
+#   pair and an MP server, get/dump/del) when the host built it
+#   (target/ovpn-cli-c, tests/run-all.sh);
+# - ovpn-coexist: with Linux's own ovpn.ko loaded first the module still
+#   loads, says so once and serves ovpn-dco-v2; loaded first itself, it
+#   makes ovpn.ko's init fail cleanly (EEXIST, which insmod reports as
+#   EBUSY).
+set -u
+REPO=${1:?usage: t-ovpn-api.sh REPO}
+. "$REPO/tests/vm/lib.sh"
+
+# Linux's driver, built with the test kernel (not installed: only what
+# this file loads by path ever runs).
+C_OVPN=$KDIR/drivers/net/ovpn/ovpn.ko
+C_CLI=$REPO/target/ovpn-cli-c
+DEGRADED="Linux's ovpn driver holds the ovpn API; serving ovpn-dco-v2 only"
+
+c_ovpn_loaded() { [ -d /sys/module/ovpn ]; }
+
+# Namespaces srv and cli joined by a veth: 10.10.0.1, fd00::1 in srv;
+# 10.10.0.2, fd00::2 in cli.
+two_ns() {
+	ip netns add srv && ip netns add cli || return 1
+	ip link add veth0 netns srv type veth peer name veth0 netns cli || return 1
+	local i=1 ns
+	for ns in srv cli; do
+		printf '%s\n' "link set lo up" "addr add 10.10.0.$i/24 dev veth0" \
+			"addr add fd00::$i/64 dev veth0 nodad" "link set veth0 up" |
+			ip -n $ns -batch - || return 1
+		i=$((i + 1))
+	done
+}
+
+t_ovpn_api() {
+	load || return 1
+	check "Linux's ovpn.ko is not loaded" '! c_ovpn_loaded' || return 1
+	two_ns || return 1
+	# An ovpn-dco device, for the check that each family serves only its
+	# own kind.
+	ip -n srv link add dco0 type ovpn-dco || return 1
+	REPO=$REPO /usr/bin/python3 "$REPO/tests/vm/ovpn-api.py" "$KDIR"
+}
+
+t_ovpn_api_c_cli() {
+	if [ ! -x "$C_CLI" ]; then
+		echo "no $C_CLI (tests/run-all.sh builds it on the host)"
+		return 1
+	fi
+	load || return 1
+	two_ns || return 1
+	local out
+	# A P2P pair over UDP/IPv4 with asymmetric ids, as the selftests set
+	# them up: srv knows its peer as 1 and sends with id 10, cli the other
+	# way round.  new_peer keeps the socket in a process of its own.
+	ip netns exec srv "$C_CLI" new_iface tun0 P2P || return 1
+	ip netns exec cli "$C_CLI" new_iface tun0 P2P || return 1
+	check "tun0 is of kind ovpn" \
+		'ip -n srv -d link show tun0 | grep -q "ovpn "' || return 1
+	ip netns exec srv "$C_CLI" new_peer tun0 1 10 1194 10.10.0.2 1194 >/dev/null 2>&1 || return 1
+	ip netns exec cli "$C_CLI" new_peer tun0 10 1 1194 10.10.0.1 1194 >/dev/null 2>&1 || return 1
+	out=$(ip netns exec srv "$C_CLI" get_peer tun0 1 2>&1) || { echo "$out"; return 1; }
+	indent "$out" "  get_peer tun0 1: "
+	check "get_peer: peer 1, TX id 10" \
+		'[[ $out == *"* Peer 1"* && $out == *"TX peer ID 10"* ]]' || return 1
+	out=$(ip netns exec cli "$C_CLI" get_peer tun0 2>&1) || { echo "$out"; return 1; }
+	check "the P2P dump: peer 10, TX id 1" \
+		'[[ $out == *"* Peer 10"* && $out == *"TX peer ID 1"* ]]' || { echo "$out"; return 1; }
+	# An MP server with one client: the peer needs its VPN IP.
+	ip netns exec srv "$C_CLI" new_iface tun1 MP || return 1
+	check "new_peer without a VPN IP refused in MP" \
+		'! ip netns exec srv "$C_CLI" new_peer tun1 2 2 1195 10.10.0.2 1195 2>/dev/null' || return 1
+	ip netns exec srv "$C_CLI" new_peer tun1 2 2 1195 10.10.0.2 1195 5.5.5.2 >/dev/null 2>&1 || return 1
+	out=$(ip netns exec srv "$C_CLI" get_peer tun1 2>&1) || { echo "$out"; return 1; }
+	check "the MP dump: peer 2 with its VPN IP" \
+		'[[ $out == *"* Peer 2"* && $out == *"VPN IPv4: 5.5.5.2"* ]]' || { echo "$out"; return 1; }
+	check "del_peer" 'ip netns exec srv "$C_CLI" del_peer tun0 1' || return 1
+	check "del_peer again fails" '! ip netns exec srv "$C_CLI" del_peer tun0 1 2>/dev/null' || return 1
+	check "get_peer of the deleted peer fails" \
+		'! ip netns exec srv "$C_CLI" get_peer tun0 1 2>/dev/null' || return 1
+	check "del_iface" 'ip netns exec srv "$C_CLI" del_iface tun1'
+}
+
+# Whether a new device of kind `ovpn` is this module's (it logs the
+# creation of its device state).
+ovpn_kind_is_ours() {
+	local r=1
+	mark
+	ip link add ovpn9 type ovpn || return 2
+	nap 0.2
+	klog_since | grep -q "API Ovpn" && r=0
+	ip link del ovpn9
+	return $r
+}
+
+t_ovpn_coexist() {
+	[ -f "$C_OVPN" ] || { echo "no $C_OVPN"; return 1; }
+	local out rc
+	# Linux's driver first: the module loads, says so once, serves
+	# ovpn-dco-v2; the kind `ovpn` stays Linux's driver's.
+	unload || return 1
+	insmod "$C_OVPN" || return 1
+	mark
+	if ! insmod "$MOD"; then
+		rmmod ovpn
+		echo "the module did not load beside Linux's ovpn.ko"
+		return 1
+	fi
+	rc=0
+	check "it said so, once" '[ "$(klog_since | grep -c "$DEGRADED")" = 1 ]' || rc=1
+	check "ovpn-dco devices work" 'ip link add dco9 type ovpn-dco && ip link del dco9' || rc=1
+	ovpn_kind_is_ours
+	local ours=$?
+	check "an ovpn device is Linux's driver's" '[ $ours = 1 ]' || rc=1
+	rmmod ovpn_dco_v2 || rc=1
+	rmmod ovpn || rc=1
+	[ $rc = 0 ] || return 1
+	# The module first: ovpn.ko's init fails with EEXIST, and that is all.
+	load || return 1
+	mark
+	out=$(insmod "$C_OVPN" 2>&1)
+	if [ $? = 0 ]; then
+		rmmod ovpn
+		echo "ovpn.ko loaded beside the module"
+		return 1
+	fi
+	# Its init fails with EEXIST, which the module loader reports as
+	# EBUSY.
+	echo "insmod ovpn.ko: $out"
+	check "ovpn.ko: its link kind is taken (EEXIST)" \
+		'klog_since | grep -q "register rtnl link ops: -17"' || return 1
+	check "Linux's ovpn.ko is not loaded" '! c_ovpn_loaded' || return 1
+	ovpn_kind_is_ours
+	ours=$?
+	check "ovpn devices are the module's" '[ $ours = 0 ]'
+}
+
+scenario ovpn-api t_ovpn_api
+scenario ovpn-api-c-cli t_ovpn_api_c_cli
+scenario ovpn-coexist t_ovpn_coexist
+finish
