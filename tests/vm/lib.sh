@@ -326,6 +326,22 @@ check_routing_loop() {
 	check "tunnel works without the loop" 'ip netns exec peer0 ping $opts 5.5.5.2 >/dev/null'
 }
 
+# Namespaces peer0 and peer1 joined by veth0 (10.10.0.1/24) and veth1
+# (10.10.0.2/24), with loopback up; "$1 I", if given, prints more `ip`
+# batch lines for namespace peerI (I = 0, 1).
+veth_pair() {
+	local i
+	ip netns add peer0 && ip netns add peer1 || return 1
+	ip link add veth0 netns peer0 type veth peer name veth1 netns peer1 || return 1
+	for i in 0 1; do
+		{
+			printf '%s\n' "link set lo up" "addr add 10.10.0.$((i + 1))/24 dev veth$i" \
+				"link set veth$i up"
+			[ -z "${1:-}" ] || "$1" $i
+		} | ip -n peer$i -batch - || return 1
+	done
+}
+
 # The MP topology of t-mp.sh and t-openvpn.sh: namespace c$1 joined to
 # namespace srv (created if need be) by its own veth, 10.10.$1.2 and
 # fd00:0:0:$1::2 on veth0 in c$1 facing 10.10.$1.1 and fd00:0:0:$1::1 on

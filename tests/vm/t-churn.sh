@@ -25,17 +25,18 @@ CYCLES=${CHURN_TEARDOWN_CYCLES:-12}
 SEED=${CHURN_SEED:-19}
 
 # Both namespaces, both tunnels, keys; the TCP holders' pids in HOLDERS.
+# Devices tun0 (5.5.5.x) and tun1 (5.5.6.x) of namespace peer$1.
+tun_lines() {
+	local x=$(($1 + 1))
+	printf '%s\n' "link add tun0 type ovpn-dco" "link add tun1 type ovpn-dco" \
+		"addr add 5.5.5.$x/24 dev tun0" "addr add 5.5.6.$x/24 dev tun1" \
+		"link set tun0 multicast off" "link set tun1 multicast off" \
+		"link set tun0 up" "link set tun1 up"
+}
+
 up() {
 	local i
-	ip netns add peer0 && ip netns add peer1 || return 1
-	ip link add veth0 netns peer0 type veth peer name veth1 netns peer1 || return 1
-	for i in 0 1; do
-		printf '%s\n' "link set lo up" "addr add 10.10.0.$((i + 1))/24 dev veth$i" \
-			"link set veth$i up" "link add tun0 type ovpn-dco" "link add tun1 type ovpn-dco" \
-			"addr add 5.5.5.$((i + 1))/24 dev tun0" "addr add 5.5.6.$((i + 1))/24 dev tun1" \
-			"link set tun0 multicast off" "link set tun1 multicast off" \
-			"link set tun0 up" "link set tun1 up" | ip -n peer$i -batch - || return 1
-	done
+	veth_pair tun_lines || return 1
 	ip netns exec peer0 "$CLI" new_peer tun0 1 1194 10.10.0.2 1194 || return 1
 	ip netns exec peer1 "$CLI" new_peer tun0 1 1194 10.10.0.1 1194 || return 1
 	rm -f $OUT.h0 $OUT.h1

@@ -15,16 +15,14 @@ REPO=${1:?usage: t-ynl.sh REPO}
 
 insmod "$MOD" 2>/dev/null
 
+# Device tun0 of namespace peer$1, 5.5.5.($1 + 1).
+tun0_lines() {
+	printf '%s\n' "link add tun0 type ovpn-dco" "addr add 5.5.5.$(($1 + 1))/24 dev tun0" \
+		"link set tun0 multicast off" "link set tun0 up"
+}
+
 t_ynl_dco() {
-	local i
-	ip netns add peer0 && ip netns add peer1 || return 1
-	ip link add veth0 netns peer0 type veth peer name veth1 netns peer1 || return 1
-	for i in 0 1; do
-		printf '%s\n' "link set lo up" "addr add 10.10.0.$((i + 1))/24 dev veth$i" \
-			"link set veth$i up" "link add tun0 type ovpn-dco" \
-			"addr add 5.5.5.$((i + 1))/24 dev tun0" "link set tun0 multicast off" \
-			"link set tun0 up" | ip -n peer$i -batch - || return 1
-	done
+	veth_pair tun0_lines || return 1
 	/usr/bin/python3 "$REPO/tests/vm/ynl-dco.py" "$KDIR" "$REPO"
 }
 
