@@ -24,7 +24,6 @@ OUT=/tmp/churn
 CYCLES=${CHURN_TEARDOWN_CYCLES:-12}
 SEED=${CHURN_SEED:-19}
 
-# Both namespaces, both tunnels, keys; the TCP holders' pids in HOLDERS.
 # Devices tun0 (5.5.5.x) and tun1 (5.5.6.x) of namespace peer$1.
 tun_lines() {
 	local x=$(($1 + 1))
@@ -34,6 +33,7 @@ tun_lines() {
 		"link set tun0 up" "link set tun1 up"
 }
 
+# Both namespaces, both tunnels, keys; the TCP holders' pids in HOLDERS.
 up() {
 	local i
 	veth_pair tun_lines || return 1
