@@ -7,7 +7,8 @@
 //! link type whose devices carry the tunnel.  It serves two generations of
 //! that API on one data path: OpenVPN 2.6's (family `ovpn-dco-v2`, kind
 //! `ovpn-dco`) and Linux's own (family and kind `ovpn`, OpenVPN 2.7), the
-//! latter only if Linux's `ovpn` driver does not hold those names already.
+//! latter only when asked (`ovpn_api`, while it is incomplete) and if
+//! Linux's `ovpn` driver does not hold those names already.
 //!
 //! This file is only the module's init/teardown ladder.
 
@@ -39,13 +40,15 @@ module! {
     alias: [
         "rtnl-link-ovpn-dco",
         "net-pf-16-proto-16-family-ovpn-dco-v2",
-        "rtnl-link-ovpn",
-        "net-pf-16-proto-16-family-ovpn",
     ],
     params: {
         rx_burst: u32 {
             default: crate::proto::steer::STEER_BURST,
             description: "A peer's received packet is decrypted by the peer's RX work (on another CPU, in order) when it and this many packets before it each came less than 1 ms after the one before; 0: every packet; 4294967295: none (all decrypted where they arrive)",
+        },
+        ovpn_api: u32 {
+            default: 0,
+            description: "Not 0: also serve Linux's ovpn API (link type and family ovpn, OpenVPN 2.7) unless Linux's ovpn driver holds it; unfinished: its peer commands only, no keys yet. 0: leave it to Linux's ovpn driver",
         },
         tx_work: u32 {
             default: 0,
@@ -108,12 +111,19 @@ impl kernel::Module for OvpnDco {
         let wq = abstractions::wq::OwnedQueue::new()?;
         let genl = genl::Registration::register(genl::Family::DcoV2)?;
         let link = rtnl::Registration::register()?;
-        let ovpn = OvpnApi::register()?;
+        // Off by default while the API is incomplete: taking its names
+        // would keep Linux's complete driver from loading.
+        let want_ovpn = crate::module_parameters::ovpn_api.value() != 0;
+        let ovpn = if want_ovpn {
+            OvpnApi::register()?
+        } else {
+            None
+        };
         pr_info!(
             "OpenVPN data channel offload (ovpn-dco) {}\n",
             netdev::VERSION.to_str().unwrap_or("?")
         );
-        if ovpn.is_none() {
+        if want_ovpn && ovpn.is_none() {
             pr_info!("Linux's ovpn driver holds the ovpn API; serving ovpn-dco-v2 only\n");
         }
         Ok(Self {

@@ -16,7 +16,8 @@ KMEMLEAK=/sys/kernel/debug/kmemleak
 # The module's state: loaded or not, load it if it is not, unload it if
 # it is.
 is_loaded() { [ -d /sys/module/ovpn_dco_v2 ]; }
-load() { is_loaded || insmod "$MOD"; }
+# (MOD_PARAMS: module parameters a scenario file loads the module with.)
+load() { is_loaded || insmod "$MOD" ${MOD_PARAMS:-}; }
 unload() { ! is_loaded || rmmod ovpn_dco_v2; }
 
 # Real kernel reports only; the guest's harmless "Warning: ..." lines at

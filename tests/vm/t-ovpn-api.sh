@@ -9,13 +9,16 @@
 # - ovpn-api-c-cli: the same through the kernel selftests' ovpn-cli (a P2P
 #   pair and an MP server, get/dump/del) when the host built it
 #   (target/ovpn-cli-c, tests/run-all.sh);
-# - ovpn-coexist: with Linux's own ovpn.ko loaded first the module still
-#   loads, says so once and serves ovpn-dco-v2; loaded first itself, it
-#   makes ovpn.ko's init fail cleanly (EEXIST, which insmod reports as
-#   EBUSY).
+# - ovpn-coexist: by default (ovpn_api=0) Linux's ovpn.ko loads beside
+#   the module; asked to serve the API with Linux's ovpn.ko loaded first,
+#   the module still loads, says so once and serves ovpn-dco-v2; loaded
+#   first itself, it makes ovpn.ko's init fail cleanly (EEXIST, which
+#   insmod reports as EBUSY).
 set -u
 REPO=${1:?usage: t-ovpn-api.sh REPO}
 . "$REPO/tests/vm/lib.sh"
+# The module serves the `ovpn` API only when asked, while it is incomplete.
+MOD_PARAMS=ovpn_api=1
 
 # Linux's driver, built with the test kernel (not installed: only what
 # this file loads by path ever runs).
@@ -103,12 +106,22 @@ ovpn_kind_is_ours() {
 t_ovpn_coexist() {
 	[ -f "$C_OVPN" ] || { echo "no $C_OVPN"; return 1; }
 	local out rc
+	# By default the module leaves the `ovpn` API alone: Linux's driver
+	# loads beside it and owns the kind.
+	unload || return 1
+	insmod "$MOD" || return 1
+	out=$(insmod "$C_OVPN" 2>&1) || { echo "insmod ovpn.ko: $out"; return 1; }
+	ovpn_kind_is_ours
+	rc=$?
+	rmmod ovpn
+	rmmod ovpn_dco_v2 || return 1
+	check "by default, ovpn.ko loads beside the module and owns the kind" '[ $rc = 1 ]' || return 1
 	# Linux's driver first: the module loads, says so once, serves
 	# ovpn-dco-v2; the kind `ovpn` stays Linux's driver's.
 	unload || return 1
 	insmod "$C_OVPN" || return 1
 	mark
-	if ! insmod "$MOD"; then
+	if ! insmod "$MOD" $MOD_PARAMS; then
 		rmmod ovpn
 		echo "the module did not load beside Linux's ovpn.ko"
 		return 1
