@@ -137,9 +137,10 @@ impl Registration {
     /// Registers `family` with its `peers` group.  `EEXIST` if a family of
     /// the same name exists (another module registered it).
     pub(crate) fn register(family: Family) -> Result<Self> {
-        // SAFETY: the family is a static object defined in compat/; the
-        // module registers each family at most once (this object's
-        // invariant), as the genetlink core expects.
+        // SAFETY: the family is a static object defined in compat/.  If it
+        // is registered already (here or by another module with the same
+        // name), the core finds its name and answers EEXIST before it
+        // writes to the object.
         let ret = unsafe { bindings::genl_register_family(family.raw()) };
         kernel::error::to_result(ret)?;
         // INVARIANT: just registered.

@@ -16,7 +16,7 @@ use super::nl::{Attr, ExtAck};
 use super::skb::SkBuff;
 use core::marker::PhantomData;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use kernel::prelude::*;
 use kernel::types::Opaque;
 
@@ -254,11 +254,15 @@ impl<'a> NewlinkParams<'a> {
 /// # Invariants
 ///
 /// The callbacks in the tables are the trampolines of this module for `T`;
-/// `link` is registered at most once, by [`Registration`].
+/// `link` is registered at most once at a time, by the [`Registration`]
+/// that set `registered`.
 pub(crate) struct LinkOps<T: LinkDriver> {
     link: Opaque<bindings::rtnl_link_ops>,
     netdev: bindings::net_device_ops,
     ethtool: bindings::ethtool_ops,
+    /// Set while a [`Registration`] holds `link` registered (the core
+    /// reinitialises a registered table's SRCU on a second registration).
+    registered: AtomicBool,
     _p: PhantomData<T>,
 }
 
@@ -303,6 +307,7 @@ impl<T: LinkDriver> LinkOps<T> {
             link: Opaque::new(link),
             netdev,
             ethtool,
+            registered: AtomicBool::new(false),
             _p: PhantomData,
         }
     }
@@ -330,10 +335,21 @@ impl LinkPolicy {
 pub(crate) struct Registration<T: LinkDriver>(PhantomData<T>);
 
 impl<T: LinkDriver> Registration<T> {
-    /// Registers `T`'s link type.
+    /// Registers `T`'s link type; `EBUSY` if this module registered it
+    /// already, `EEXIST` if another module holds its kind.
     pub(crate) fn register() -> Result<Self> {
-        // SAFETY: the ops are static and registered once.
-        kernel::error::to_result(unsafe { bindings::rtnl_link_register(T::ops().link.get()) })?;
+        let ops = T::ops();
+        if ops.registered.swap(true, Ordering::AcqRel) {
+            return Err(EBUSY);
+        }
+        // SAFETY: the ops are static, and not registered (`registered` was
+        // clear and is now ours).
+        let r = kernel::error::to_result(unsafe { bindings::rtnl_link_register(ops.link.get()) });
+        if let Err(e) = r {
+            ops.registered.store(false, Ordering::Release);
+            return Err(e);
+        }
+        // INVARIANT: registered, by this object.
         Ok(Self(PhantomData))
     }
 }
@@ -343,6 +359,7 @@ impl<T: LinkDriver> Drop for Registration<T> {
         // SAFETY: registered in `register`; after this returns no device of
         // the type exists and no callback runs any more.
         unsafe { bindings::rtnl_link_unregister(T::ops().link.get()) };
+        T::ops().registered.store(false, Ordering::Release);
     }
 }
 
