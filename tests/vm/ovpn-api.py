@@ -24,7 +24,6 @@ descriptor of the caller).  Checks, each step printed:
 The first failure ends the run (exit 1).
 """
 
-import ctypes
 import ipaddress
 import os
 import socket
@@ -34,37 +33,12 @@ import sys
 KDIR = sys.argv[1]
 SPECS = os.path.join(KDIR, 'Documentation/netlink/specs')
 sys.path.insert(0, os.path.join(KDIR, 'tools/net/ynl'))
+from ynltest import Failed, check, enter, ok  # noqa: E402  pylint: disable=wrong-import-position
 from pyynl.lib import YnlFamily, Netlink, NlError  # noqa: E402  pylint: disable=wrong-import-position
 
 ENOENT, EEXIST, ENODEV, EINVAL, ERANGE = 2, 17, 19, 22, 34
 ENOTSOCK, EOPNOTSUPP, EADDRINUSE, EADDRNOTAVAIL = 88, 95, 98, 99
-CLONE_NEWNET = 0x40000000
 PORT = 1194
-
-libc = ctypes.CDLL(None, use_errno=True)
-
-
-class Failed(Exception):
-    pass
-
-
-def ok(what):
-    print(f'ok: {what}', flush=True)
-
-
-def check(cond, what, got=None):
-    if not cond:
-        raise Failed(what + ('' if got is None else f' (got {got!r})'))
-    ok(what)
-
-
-def enter(ns):
-    fd = os.open(f'/run/netns/{ns}', os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), f'setns {ns}')
-    finally:
-        os.close(fd)
 
 
 def refused(errno, what, fn, *args, miss=None):

@@ -14,7 +14,6 @@ tool cli.py is run for a dump and a refused request.  Every step checks
 what the module answered; the first failure ends the run (exit 1).
 """
 
-import ctypes
 import importlib.util
 import json
 import os
@@ -28,38 +27,13 @@ SPEC = os.path.join(REPO, 'Documentation/netlink/specs/ovpn-dco-v2.yaml')
 SCHEMA = os.path.join(KDIR, 'Documentation/netlink/genetlink-legacy.yaml')
 CLI = os.path.join(KDIR, 'tools/net/ynl/pyynl/cli.py')
 sys.path.insert(0, os.path.join(KDIR, 'tools/net/ynl'))
+from ynltest import Failed, check, enter, ok  # noqa: E402  pylint: disable=wrong-import-position
 from pyynl.lib import YnlFamily, NlError  # noqa: E402  pylint: disable=wrong-import-position
 
 EINVAL, ENOENT, ERANGE = 22, 2, 34
-CLONE_NEWNET = 0x40000000
 PORT = 1194
 ADDR = ['10.10.0.1', '10.10.0.2']
 TUN = ['5.5.5.1', '5.5.5.2']
-
-libc = ctypes.CDLL(None, use_errno=True)
-
-
-class Failed(Exception):
-    pass
-
-
-def ok(what):
-    print(f'ok: {what}', flush=True)
-
-
-def check(cond, what, got=None):
-    if not cond:
-        raise Failed(what + ('' if got is None else f' (got {got!r})'))
-    ok(what)
-
-
-def enter(ns):
-    fd = os.open(f'/run/netns/{ns}', os.O_RDONLY)
-    try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), f'setns {ns}')
-    finally:
-        os.close(fd)
 
 
 def sockaddr_in(addr, port):
