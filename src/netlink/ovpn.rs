@@ -221,9 +221,17 @@ fn peer_new(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
             EADDRINUSE,
         ));
     }
-    let transport = peers
-        .transport(dev, &sock, id)
-        .map_err(|_| fail(info, c"ovpn: cannot use the socket for the peer", ENOTSOCK))?;
+    // As C: a device going away and memory keep their errnos; whatever
+    // else keeps the socket from serving the peer is ENOTSOCK.
+    let transport = peers.transport(dev, &sock, id).map_err(|e| {
+        if e == ENODEV {
+            fail(info, c"ovpn: the device is being deleted", ENODEV)
+        } else if e == ENOMEM {
+            fail(info, c"ovpn: out of memory", ENOMEM)
+        } else {
+            fail(info, c"ovpn: cannot use the socket for the peer", ENOTSOCK)
+        }
+    })?;
     let peer = Peer::new(
         dev,
         PeerConfig {
