@@ -8,6 +8,7 @@
 //! as missing or bad, are those of Linux's driver (docs/ovpn-family.md
 //! §1.5); the messages are the module's own, prefixed `"ovpn: "`.
 
+use super::ovpn;
 use crate::abstractions::genl::{Dump, GenlInfo, GenlMsg, MsgWriter};
 use crate::abstractions::netdev::NetDevice;
 use crate::abstractions::nl::{Attr, Nested, Policy};
@@ -44,11 +45,6 @@ fn lookup_dev(info: &GenlInfo<'_>) -> Result<ARef<NetDevice>> {
         return Err(EINVAL);
     }
     Ok(dev)
-}
-
-/// The driver data of a device `lookup_dev` returned.
-fn ovpn(dev: &NetDevice) -> Result<&Ovpn> {
-    ovpn_of(dev).ok_or(ENODEV)
 }
 
 /// Reports a refusal of `proto::ovpn_rules` about the peer nest `nest`.

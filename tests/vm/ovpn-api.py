@@ -33,7 +33,7 @@ import sys
 KDIR = sys.argv[1]
 SPECS = os.path.join(KDIR, 'Documentation/netlink/specs')
 sys.path.insert(0, os.path.join(KDIR, 'tools/net/ynl'))
-from ynltest import Failed, check, enter, ok  # noqa: E402  pylint: disable=wrong-import-position
+from ynltest import Failed, check, enter, ok, run_checks  # noqa: E402  pylint: disable=wrong-import-position
 from pyynl.lib import YnlFamily, Netlink, NlError  # noqa: E402  pylint: disable=wrong-import-position
 
 ENOENT, EEXIST, ENODEV, EINVAL, ERANGE = 2, 17, 19, 22, 34
@@ -352,15 +352,5 @@ def run():
     check(got == [ntf(p2p.ifindex, 6, 'teardown')], 'srv: peer 6 goes with tun1', got)
 
 
-def main():
-    try:
-        run()
-    except Failed as e:
-        print(f'FAILED: {e}', flush=True)
-        return 1
-    print('all checks passed')
-    return 0
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_checks(run))

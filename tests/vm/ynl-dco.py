@@ -27,7 +27,7 @@ SPEC = os.path.join(REPO, 'Documentation/netlink/specs/ovpn-dco-v2.yaml')
 SCHEMA = os.path.join(KDIR, 'Documentation/netlink/genetlink-legacy.yaml')
 CLI = os.path.join(KDIR, 'tools/net/ynl/pyynl/cli.py')
 sys.path.insert(0, os.path.join(KDIR, 'tools/net/ynl'))
-from ynltest import Failed, check, enter, ok  # noqa: E402  pylint: disable=wrong-import-position
+from ynltest import Failed, check, enter, ok, run_checks  # noqa: E402  pylint: disable=wrong-import-position
 from pyynl.lib import YnlFamily, NlError  # noqa: E402  pylint: disable=wrong-import-position
 
 EINVAL, ENOENT, ERANGE = 22, 2, 34
@@ -285,15 +285,5 @@ def run():
     refused(ENOENT, 'del-peer of the deleted peer', s0.do, 'del-peer', {'peer-id': 1})
 
 
-def main():
-    try:
-        run()
-    except Failed as e:
-        print(f'FAILED: {e}', flush=True)
-        return 1
-    print('all checks passed')
-    return 0
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_checks(run))

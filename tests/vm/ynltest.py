@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """What the YNL-driven scenarios (ynl-dco.py, ovpn-api.py) share: their
-checks, which print "ok: WHAT" or raise Failed, and entering a named
-network namespace."""
+checks, which print "ok: WHAT" or raise Failed, running them for an exit
+status, and entering a named network namespace."""
 import ctypes
 import os
 
@@ -32,3 +32,15 @@ def enter(ns):
             raise OSError(ctypes.get_errno(), f'setns {ns}')
     finally:
         os.close(fd)
+
+
+def run_checks(run):
+    """Runs RUN, which raises Failed at the first failed check; the exit
+    status for the scenario."""
+    try:
+        run()
+    except Failed as e:
+        print(f'FAILED: {e}', flush=True)
+        return 1
+    print('all checks passed')
+    return 0
