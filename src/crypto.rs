@@ -25,6 +25,7 @@ pub(crate) struct KeyDir<'a> {
 #[pin_data]
 pub(crate) struct KeySlot {
     key_id: u8,
+    alg: CipherAlg,
     enc: Aead,
     dec: Aead,
     nonce_enc: [u8; NONCE_TAIL_LEN],
@@ -51,6 +52,7 @@ impl KeySlot {
         Arc::pin_init(
             pin_init!(KeySlot {
                 key_id,
+                alg,
                 enc: e,
                 dec: d,
                 nonce_enc,
@@ -66,6 +68,11 @@ impl KeySlot {
     /// The key id (0..7) sent in the packet header.
     pub(crate) fn key_id(&self) -> u8 {
         self.key_id
+    }
+
+    /// The key's cipher.
+    pub(crate) fn alg(&self) -> CipherAlg {
+        self.alg
     }
 
     /// The encrypting transform.
@@ -156,6 +163,16 @@ impl Keys {
             .flatten()
             .find(|k| k.key_id == key_id)
             .cloned()
+    }
+
+    /// The key in `slot`, if any.
+    pub(crate) fn get(&self, slot: Slot) -> Option<Arc<KeySlot>> {
+        let g = kernel::sync::rcu::read_lock();
+        let pair = self.pair.get(&g)?;
+        match slot {
+            Slot::Primary => pair.primary.clone(),
+            Slot::Secondary => pair.secondary.clone(),
+        }
     }
 
     /// Publishes what `change` makes of a copy of the current pair.

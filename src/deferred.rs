@@ -25,8 +25,9 @@ pub(crate) fn refile_later(dev: &NetDevice) -> Result {
     })
 }
 
-/// Takes `key`, whose TX ids ran out, out of `peer`'s primary slot from
-/// process context.  Callable from softirq context.
+/// Takes `key`, whose TX ids ran out, out of whichever of `peer`'s slots
+/// holds it, from process context, and asks userspace for a new one.
+/// Callable from softirq context.
 pub(crate) fn retire_key_later(peer: &Arc<Peer>, key: &Arc<KeySlot>) -> Result {
     let (peer, key) = (peer.clone(), key.clone());
     wq::run_later(move || {
@@ -35,9 +36,15 @@ pub(crate) fn retire_key_later(peer: &Arc<Peer>, key: &Arc<KeySlot>) -> Result {
         };
         // Key changes are serialised by the peer lock; the slot may hold
         // another key by now, which stays.
-        let _guard = ovpn.peers().lock();
-        if peer.keys.delete_if(Slot::Primary, &key).is_err() {
-            pr_warn!("peer {}: used-up key not retired (no memory)\n", peer.id());
+        let guard = ovpn.peers().lock();
+        for slot in [Slot::Primary, Slot::Secondary] {
+            if peer.keys.delete_if(slot, &key).is_err() {
+                pr_warn!("peer {}: used-up key not retired (no memory)\n", peer.id());
+            }
+        }
+        drop(guard);
+        if let Err(e) = crate::netlink::notify::key_exhausted(&peer, key.key_id()) {
+            pr_warn!("peer {}: key renewal not requested ({:?})\n", peer.id(), e);
         }
     })
 }
@@ -59,6 +66,7 @@ pub(crate) fn remove_later(peer: &Arc<Peer>, reason: u8) -> Result {
         } else {
             None
         };
+        ovpn.sync_carrier(dev, &set);
         drop(set);
         if let Some(p) = removed {
             peer::announce_removed(dev, p, reason);

@@ -8,10 +8,14 @@
 //! also removes, with TRANSPORT_DISCONNECT, a peer whose UDP socket no
 //! longer delivers to the module (its encapsulation reset by a holder of
 //! its descriptor), whose close would otherwise go unnoticed.
+//!
+//! On devices of Linux's API (kind `ovpn`) keepalive acts only while a
+//! peer has both an interval and a timeout, as in Linux's driver; on
+//! `ovpn-dco` devices each works on its own.
 
 use crate::abstractions::netdev::{now_ms, NetDevice};
 use crate::abstractions::wq;
-use crate::netdev::ovpn_of;
+use crate::netdev::{ovpn_of, Api};
 use crate::peer::{self, Due};
 use crate::proto::uapi;
 use crate::tx;
@@ -68,7 +72,7 @@ fn tick(dev: &NetDevice) {
     let mut active = false;
     let mut due_ids = KVec::new();
     for p in set.iter() {
-        let due = p.keepalive_due(now);
+        let due = p.keepalive_due(now, ovpn.api() == Api::Ovpn);
         match due {
             Due::Off => {}
             Due::Nothing => active = true,
@@ -103,6 +107,7 @@ fn tick(dev: &NetDevice) {
             }
         }
     }
+    ovpn.sync_carrier(dev, &set);
     let rearm = active && !set.is_dead() && schedule(dev).is_ok();
     set.set_ticking(rearm);
     drop(set);

@@ -118,6 +118,21 @@ impl Ovpn {
         &self.tables
     }
 
+    /// Makes the carrier of `dev` follow its peer (`set`, held by the
+    /// caller, so that the last change wins): an `ovpn` P2P device has
+    /// carrier only while it has its peer, as Linux's driver does.  Other
+    /// devices keep carrier on.
+    pub(crate) fn sync_carrier(&self, dev: &NetDevice, set: &PeerSet) {
+        if self.api != Api::Ovpn || self.mode != Mode::P2p {
+            return;
+        }
+        if set.is_empty() {
+            dev.carrier_off();
+        } else {
+            dev.carrier_on();
+        }
+    }
+
     /// The device's GRO cells.
     pub(crate) fn gro(&self) -> &GroCells {
         &self.gro
@@ -279,6 +294,10 @@ impl LinkDriver for OvpnApiLink {
             None => Mode::P2p,
             Some(attr) => attr.get_u8().and_then(Mode::try_from)?,
         };
+        if mode == Mode::P2p {
+            // Not registered yet: this only sets the state bit.
+            dev.carrier_off();
+        }
         Ovpn::new(dev, mode, Api::Ovpn)
     }
 

@@ -10,7 +10,7 @@ use crate::abstractions::netdev::{now_ms, now_ns, with_bh_disabled};
 use crate::abstractions::skb::SkBuff;
 use crate::abstractions::wq;
 use crate::crypto::KeySlot;
-use crate::netdev::{ovpn_of, Mode, Ovpn};
+use crate::netdev::{ovpn_of, Api, Mode, Ovpn};
 use crate::peer::{self, count, HeldRx, Peer, PeerSock};
 use crate::proto::aead::{self as wire_aead, AAD_LEN, OVERHEAD};
 use crate::proto::hold::HOLD_MAX;
@@ -229,6 +229,11 @@ impl AeadJob for RxJob {
             return;
         }
         peer.mark_rx();
+        // Linux's API: any authentic packet shows where the peer is, in
+        // both modes, before the checks of what it carries.
+        if let (Api::Ovpn, Some(from)) = (ovpn.api(), &self.from) {
+            float(peer, from);
+        }
         let len = skb.len();
         count(&peer.stats.vpn_rx_bytes, &peer.stats.vpn_rx_packets, len);
         if len == wire_aead::KEEPALIVE_MAGIC.len()
@@ -237,7 +242,7 @@ impl AeadJob for RxJob {
         {
             // A keepalive: it did its job by arriving (and tells where the
             // peer is now).
-            if let (Mode::Mp, Some(from)) = (ovpn.mode(), &self.from) {
+            if let (Mode::Mp, Api::DcoV2, Some(from)) = (ovpn.mode(), ovpn.api(), &self.from) {
                 float(peer, from);
             }
             skb.consume();
@@ -259,7 +264,7 @@ impl AeadJob for RxJob {
                 return;
             }
             // Authentic, fresh and plausible: the peer may have moved.
-            if let Some(from) = &self.from {
+            if let (Api::DcoV2, Some(from)) = (ovpn.api(), &self.from) {
                 float(peer, from);
             }
         }
@@ -270,17 +275,14 @@ impl AeadJob for RxJob {
 }
 
 /// Moves `peer` to the source of an authenticated packet if it came from
-/// elsewhere (float).
+/// elsewhere (float), and says so to userspace.
 fn float(peer: &Peer, from: &(SockAddr, IpAddr)) {
     let (remote, local) = from;
-    let g = rcu::read_lock();
-    let moved = match peer.bind(&g) {
-        Some(b) => !crate::peer::same_endpoint(&b.remote, remote),
-        None => false,
-    };
-    drop(g);
-    if moved && peer.float_to(*remote, *local).is_ok() {
+    if let Ok(true) = peer.float_to(*remote, *local) {
         pr_debug!("peer {}: floated\n", peer.id());
+        if let Err(e) = crate::netlink::notify::peer_floated(peer, remote) {
+            pr_warn!("peer {}: float notice not sent ({:?})\n", peer.id(), e);
+        }
         // The address table is updated from process context.
         if crate::deferred::refile_later(peer.dev()).is_err() {
             pr_warn!("peer {}: floated, not re-filed (no memory)\n", peer.id());

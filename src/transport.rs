@@ -28,9 +28,11 @@ impl UdpRecv for OvpnUdp {
         let Some(ovpn) = ovpn_of(dev) else {
             return;
         };
-        ovpn.peers().lock().remove_on(ovpn.tables(), &sock, |p| {
+        let mut set = ovpn.peers().lock();
+        set.remove_on(ovpn.tables(), &sock, |p| {
             peer::announce_removed(dev, p, uapi::OVPN_DEL_PEER_REASON_TRANSPORT_DISCONNECT)
         });
+        ovpn.sync_carrier(dev, &set);
     }
 
     fn recv(sock: &UdpSock, mut skb: SkBuff) -> Option<SkBuff> {
@@ -157,6 +159,7 @@ pub(crate) fn tcp_closing(sock: &Arc<TcpSock>) {
     };
     // A takeover no peer holds (a NEW_PEER that failed) goes too.
     set.gc_socks();
+    ovpn.sync_carrier(dev, &set);
     drop(set);
     if let Some(p) = removed {
         peer::announce_removed(dev, p, uapi::OVPN_DEL_PEER_REASON_TRANSPORT_DISCONNECT);

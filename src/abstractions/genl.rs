@@ -344,6 +344,11 @@ pub(crate) trait MsgWriter {
         self.put_bytes(ty, &[v])
     }
 
+    /// Appends a `u16` attribute (host order).
+    fn put_u16(&mut self, ty: u32, v: u16) -> Result {
+        self.put_bytes(ty, &v.to_ne_bytes())
+    }
+
     /// Appends a `u32` attribute (host order).
     fn put_u32(&mut self, ty: u32, v: u32) -> Result {
         self.put_bytes(ty, &v.to_ne_bytes())

@@ -171,6 +171,20 @@ impl NetDevice {
         unsafe { bindings::ovpn_compat_netif_tx_stop_all_queues(self.as_ptr()) };
     }
 
+    /// Reports the link up (`netif_carrier_on`): the stack sends through
+    /// the device again.
+    pub(crate) fn carrier_on(&self) {
+        // SAFETY: the device is alive (`&self`); the function takes its own
+        // locks and may be called in any context, registered or not.
+        unsafe { bindings::netif_carrier_on(self.as_ptr()) };
+    }
+
+    /// Reports the link down (`netif_carrier_off`).
+    pub(crate) fn carrier_off(&self) {
+        // SAFETY: as in `carrier_on`.
+        unsafe { bindings::netif_carrier_off(self.as_ptr()) };
+    }
+
     /// Turns off IPv4 ICMP redirects for this device and for the namespace
     /// ("all"): the kernel would otherwise redirect clients to each other.
     pub(crate) fn disable_send_redirects(&self) {

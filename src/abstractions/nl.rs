@@ -159,6 +159,18 @@ impl Policy {
             maxtype: crate::proto::uapi::OVPN_KEY_DIR_ATTR_MAX as usize,
         }
     }
+
+    /// The policy of a key direction nest of the `ovpn` family
+    /// (`OVPN_A_KEYCONF_ENCRYPT_DIR`, `OVPN_A_KEYCONF_DECRYPT_DIR`).
+    pub(crate) fn ovpn_key_dir() -> Self {
+        // SAFETY: returns a static table.
+        let policy = unsafe { bindings::ovpn_compat_api_keydir_policy() };
+        // INVARIANT: the table has `OVPN_A_KEYDIR_MAX + 1` entries.
+        Self {
+            policy,
+            maxtype: crate::proto::uapi_ovpn::OVPN_A_KEYDIR_MAX as usize,
+        }
+    }
 }
 
 /// The extended acknowledgement of a request: where an error message and

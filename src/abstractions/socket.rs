@@ -114,6 +114,7 @@ impl Socket {
         SockRef {
             sk: self.sk,
             local_port: self.local_port,
+            family: self.family,
         }
     }
 }
@@ -136,6 +137,7 @@ impl Drop for Socket {
 pub(crate) struct SockRef {
     sk: NonNull<bindings::sock>,
     local_port: u16,
+    family: u16,
 }
 
 // SAFETY: a sock reference may be dropped from any context, and the fields
@@ -166,6 +168,11 @@ impl SockRef {
     /// The socket's local port, host order (as when it was passed in).
     pub(crate) fn local_port(&self) -> u16 {
         self.local_port
+    }
+
+    /// Whether it is an IPv6 socket (which also reaches IPv4 remotes).
+    pub(crate) fn is_ipv6(&self) -> bool {
+        u32::from(self.family) == bindings::AF_INET6
     }
 }
 

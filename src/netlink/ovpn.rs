@@ -13,14 +13,17 @@ use crate::abstractions::genl::{Dump, GenlInfo, GenlMsg, MsgWriter};
 use crate::abstractions::netdev::NetDevice;
 use crate::abstractions::nl::{Attr, Nested, Policy};
 use crate::abstractions::socket::{Socket, Transport};
+use crate::crypto::{KeyDir, KeySlot, Slot};
 use crate::netdev::{ovpn_of, Api, Mode, Ovpn};
-use crate::peer::{self, Peer, PeerConfig};
+use crate::peer::{self, Peer, PeerConfig, PeerSock, VpnAddrs};
+use crate::proto::aead::CipherAlg;
 use crate::proto::ovpn_rules::{self, Errno, PeerAttrs, Refusal};
 use crate::proto::sockaddr::{IpAddr, SockAddr};
 use crate::proto::uapi_ovpn::*;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
+use kernel::sync::Arc;
 
 /// Resolves `OVPN_A_IFINDEX` to an `ovpn` device in the caller's
 /// namespace.  Missing: `EINVAL` (reported missing); unknown: `ENODEV`;
@@ -134,20 +137,6 @@ fn endpoint(nest: &Nested<'_>, a: &PeerAttrs) -> Result<Option<(SockAddr, Option
     Ok(Some((SockAddr { ip, port, scope_id }, local)))
 }
 
-/// Whether a peer of the set other than one with id `id` has VPN
-/// address `vpn4` or `vpn6`.
-fn vpn_taken(
-    peers: &crate::peer::PeerSet,
-    id: u32,
-    vpn4: Option<[u8; 4]>,
-    vpn6: Option<[u8; 16]>,
-) -> bool {
-    peers.iter().filter(|p| p.id() != id).any(|p| {
-        let (v4, v6) = p.vpn_addrs();
-        (vpn4.is_some() && v4 == vpn4) || (vpn6.is_some() && v6 == vpn6)
-    })
-}
-
 fn peer_new(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
     let nest = peer_nest(info)?;
     let attrs = peer_attrs(&nest)?;
@@ -210,7 +199,7 @@ fn peer_new(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
     if !p2p && peers.get(id).is_some() {
         return Err(fail(info, c"ovpn: a peer with this id exists", EEXIST));
     }
-    if !p2p && vpn_taken(&peers, id, vpn4, vpn6) {
+    if !p2p && peers.vpn_conflict(ovpn.tables(), id, vpn4, vpn6) {
         return Err(fail(
             info,
             c"ovpn: the VPN IP address is assigned to another peer",
@@ -266,6 +255,7 @@ fn peer_new(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
             pr_warn!("peer {}: keepalive not started ({:?})\n", id, e);
         }
     }
+    ovpn.sync_carrier(dev, &peers);
     drop(peers);
     if let Some(old) = replaced {
         peer::announce_removed(dev, old, OVPN_DEL_PEER_REASON_TEARDOWN as u8);
@@ -276,10 +266,88 @@ fn peer_new(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
 fn peer_del(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
     let nest = peer_nest(info)?;
     let id = require_id(info, &nest)?;
-    let Some(peer) = ovpn.peers().lock().remove(ovpn.tables(), id) else {
+    let mut peers = ovpn.peers().lock();
+    let Some(peer) = peers.remove(ovpn.tables(), id) else {
         return Err(fail(info, c"ovpn: no peer with this id", ENOENT));
     };
+    ovpn.sync_carrier(dev, &peers);
+    drop(peers);
     peer::announce_removed(dev, peer, OVPN_DEL_PEER_REASON_USERSPACE as u8);
+    Ok(())
+}
+
+/// `PEER_SET`: changes what the request names (endpoint, VPN addresses,
+/// TX id, keepalive), after checking all of it, so that a refused request
+/// changes nothing.
+fn peer_set(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
+    let nest = peer_nest(info)?;
+    let attrs = peer_attrs(&nest)?;
+    let p2p = ovpn.mode() == Mode::P2p;
+    ovpn_rules::precheck(&attrs, p2p).map_err(|r| refuse(info, &nest, r))?;
+    let id = require_id(info, &nest)?;
+    let ep = endpoint(&nest, &attrs)?;
+    let peers = ovpn.peers().lock();
+    let Some(peer) = peers.get(id) else {
+        return Err(fail(info, c"ovpn: no peer with this id", ENOENT));
+    };
+    if let Some((remote, _)) = &ep {
+        let PeerSock::Udp(u) = peer.sock() else {
+            return Err(fail(
+                info,
+                c"ovpn: a TCP peer takes no remote IP address",
+                EINVAL,
+            ));
+        };
+        // The data path sends to an IPv6 remote through an IPv6 socket only.
+        if matches!(remote.ip, IpAddr::V6(_)) && !u.socket().is_ipv6() {
+            return Err(fail(
+                info,
+                c"ovpn: an IPv6 remote needs an IPv6 socket",
+                EINVAL,
+            ));
+        }
+    }
+    let (cur4, cur6) = peer.vpn_addrs();
+    let (v4, v6) = ovpn_rules::merge_vpn(cur4, cur6, attrs.vpn4, attrs.vpn6);
+    let vpn = VpnAddrs { v4, v6 };
+    let given4 = ovpn_rules::vpn4_of(attrs.vpn4);
+    let given6 = ovpn_rules::vpn6_of(attrs.vpn6);
+    if peers.vpn_conflict(ovpn.tables(), id, given4, given6) {
+        return Err(fail(
+            info,
+            c"ovpn: the VPN IP address is assigned to another peer",
+            EADDRINUSE,
+        ));
+    }
+    if !p2p {
+        ovpn_rules::check_mp_vpn(vpn.v4, vpn.v6).map_err(|r| refuse(info, &nest, r))?;
+    }
+    let keepalive = match (
+        nest.get(OVPN_A_PEER_KEEPALIVE_INTERVAL),
+        nest.get(OVPN_A_PEER_KEEPALIVE_TIMEOUT),
+    ) {
+        (Some(i), Some(t)) => Some((i.get_u32()?, t.get_u32()?)),
+        _ => None,
+    };
+    let tx_id = nest
+        .get(OVPN_A_PEER_TX_ID)
+        .map(|a| a.get_u32())
+        .transpose()?;
+    // Checked; from here only memory can run out.
+    if let Some((remote, local)) = ep {
+        peers.rebind(ovpn.tables(), &peer, remote, local)?;
+    }
+    peers.set_vpn(ovpn.tables(), &peer, vpn)?;
+    if let Some(tx_id) = tx_id {
+        peer.set_tx_id(tx_id);
+    }
+    if let Some((interval, timeout)) = keepalive {
+        peer.set_keepalive(interval, timeout);
+        if peer.keepalive_on() {
+            let mut peers = peers;
+            peers.start_ticking(dev)?;
+        }
+    }
     Ok(())
 }
 
@@ -297,6 +365,131 @@ fn peer_get(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
     msg.reply(info)
 }
 
+/// Reads a required attribute of the key nest `nest`: missing, it is
+/// reported so (`EINVAL`, no message).
+fn need<'a>(info: &GenlInfo<'a>, nest: &Nested<'a>, ty: u32) -> Result<Attr<'a>> {
+    nest.get(ty).ok_or_else(|| {
+        info.extack().missing(Some(&nest.nest()), ty);
+        EINVAL
+    })
+}
+
+/// Parses the key nest of the request (command `cmd`'s policy).
+fn key_nest<'a>(info: &GenlInfo<'a>) -> Result<Nested<'a>> {
+    let policy = Policy::for_ovpn_cmd(info.cmd()).ok_or(EINVAL)?;
+    info.nest(OVPN_A_KEYCONF, policy)
+}
+
+/// A key slot attribute (the policy admitted 0 and 1 only).
+fn slot(attr: Attr<'_>) -> Result<Slot> {
+    match attr.get_u32()? {
+        OVPN_KEY_SLOT_PRIMARY => Ok(Slot::Primary),
+        OVPN_KEY_SLOT_SECONDARY => Ok(Slot::Secondary),
+        _ => Err(EINVAL),
+    }
+}
+
+/// The peer a key request names; `ENOENT` if none.
+fn key_peer(info: &GenlInfo<'_>, ovpn: &Ovpn, nest: &Nested<'_>) -> Result<Arc<Peer>> {
+    let id = need(info, nest, OVPN_A_KEYCONF_PEER_ID)?.get_u32()?;
+    ovpn.peers()
+        .lock()
+        .get(id)
+        .ok_or_else(|| fail(info, c"ovpn: no peer with this id", ENOENT))
+}
+
+/// One direction of a new key.  Its nest is parsed before the cipher is
+/// looked at, so that a malformed nest is reported as such.
+fn key_dir<'a>(info: &GenlInfo<'a>, attr: Attr<'a>, alg: Option<CipherAlg>) -> Result<KeyDir<'a>> {
+    let dir = info.extack().parse_nested(attr, Policy::ovpn_key_dir())?;
+    if alg.is_none() {
+        return Err(fail(info, c"ovpn: the cipher is not supported", EINVAL));
+    }
+    let key = need(info, &dir, OVPN_A_KEYDIR_CIPHER_KEY)?;
+    let tail = need(info, &dir, OVPN_A_KEYDIR_NONCE_TAIL)?;
+    Ok(KeyDir {
+        key: key.payload(),
+        nonce_tail: tail.payload().try_into().map_err(|_| EINVAL)?,
+    })
+}
+
+fn key_new(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
+    let nest = key_nest(info)?;
+    need(info, &nest, OVPN_A_KEYCONF_PEER_ID)?;
+    let slot = slot(need(info, &nest, OVPN_A_KEYCONF_SLOT)?)?;
+    let key_id = need(info, &nest, OVPN_A_KEYCONF_KEY_ID)?.get_u32()?;
+    let alg = need(info, &nest, OVPN_A_KEYCONF_CIPHER_ALG)?.get_u32()?;
+    let enc = need(info, &nest, OVPN_A_KEYCONF_ENCRYPT_DIR)?;
+    let dec = need(info, &nest, OVPN_A_KEYCONF_DECRYPT_DIR)?;
+    let alg = u16::try_from(alg).ok().and_then(CipherAlg::from_abi);
+    let enc = key_dir(info, enc, alg)?;
+    let dec = key_dir(info, dec, alg)?;
+    let (Some(alg), Ok(key_id)) = (alg, u8::try_from(key_id)) else {
+        return Err(EINVAL);
+    };
+    let peer = key_peer(info, ovpn, &nest)?;
+    // A key of the wrong size is what the cipher's setkey refuses.
+    if !alg.key_len_ok(enc.key.len()) || !alg.key_len_ok(dec.key.len()) {
+        return Err(fail(
+            info,
+            c"ovpn: the key size does not fit the cipher",
+            EINVAL,
+        ));
+    }
+    let key = KeySlot::new(key_id, alg, &enc, &dec)
+        .inspect_err(|_| info.extack().msg(c"ovpn: cannot install the key"))?;
+    // Key changes are serialised with the other peer changes.
+    let guard = ovpn.peers().lock();
+    peer.keys.install(slot, key)?;
+    drop(guard);
+    // Packets the peer already sent with this key waited for it.
+    crate::rx::release_held(&peer, key_id);
+    Ok(())
+}
+
+fn key_get(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
+    let nest = key_nest(info)?;
+    need(info, &nest, OVPN_A_KEYCONF_PEER_ID)?;
+    let slot_attr = need(info, &nest, OVPN_A_KEYCONF_SLOT)?;
+    if nest.get(OVPN_A_KEYCONF_KEY_ID).is_some() || nest.get(OVPN_A_KEYCONF_CIPHER_ALG).is_some() {
+        return Err(fail(
+            info,
+            c"ovpn: KEY_GET takes the peer id and the slot only",
+            EINVAL,
+        ));
+    }
+    let peer = key_peer(info, ovpn, &nest)?;
+    let raw_slot = slot_attr.get_u32()?;
+    let Some(key) = peer.keys.get(slot(slot_attr)?) else {
+        return Err(fail(info, c"ovpn: no key in this slot", ENOENT));
+    };
+    let mut msg = GenlMsg::reply_to(info, OVPN_CMD_KEY_GET as u8)?;
+    let n = msg.nest_start(OVPN_A_KEYCONF)?;
+    msg.put_u32(OVPN_A_KEYCONF_PEER_ID, peer.id())?;
+    msg.put_u32(OVPN_A_KEYCONF_SLOT, raw_slot)?;
+    msg.put_u32(OVPN_A_KEYCONF_KEY_ID, u32::from(key.key_id()))?;
+    msg.put_u32(OVPN_A_KEYCONF_CIPHER_ALG, u32::from(key.alg().to_abi()))?;
+    msg.nest_end(n);
+    msg.reply(info)
+}
+
+fn key_swap(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
+    let nest = key_nest(info)?;
+    let peer = key_peer(info, ovpn, &nest)?;
+    let _guard = ovpn.peers().lock();
+    peer.keys.swap()
+}
+
+fn key_del(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
+    let nest = key_nest(info)?;
+    need(info, &nest, OVPN_A_KEYCONF_PEER_ID)?;
+    let slot = slot(need(info, &nest, OVPN_A_KEYCONF_SLOT)?)?;
+    let peer = key_peer(info, ovpn, &nest)?;
+    let _guard = ovpn.peers().lock();
+    // An empty slot is no error: OpenVPN wipes both slots blindly.
+    peer.keys.delete(slot)
+}
+
 /// Handles one request of the family.
 pub(crate) fn doit(info: &GenlInfo<'_>) -> Result {
     let dev = lookup_dev(info)?;
@@ -305,13 +498,13 @@ pub(crate) fn doit(info: &GenlInfo<'_>) -> Result {
         OVPN_CMD_PEER_NEW => peer_new(info, &dev, ovpn),
         OVPN_CMD_PEER_GET => peer_get(info, ovpn),
         OVPN_CMD_PEER_DEL => peer_del(info, &dev, ovpn),
-        // PEER_SET and the key commands come with the data path's part of
-        // the API (docs/ovpn-family.md §5.4, step 2).
-        _ => Err(fail(
-            info,
-            c"ovpn: command not supported yet",
-            crate::abstractions::eopnotsupp(),
-        )),
+        OVPN_CMD_PEER_SET => peer_set(info, &dev, ovpn),
+        OVPN_CMD_KEY_NEW => key_new(info, ovpn),
+        OVPN_CMD_KEY_GET => key_get(info, ovpn),
+        OVPN_CMD_KEY_SWAP => key_swap(info, ovpn),
+        OVPN_CMD_KEY_DEL => key_del(info, ovpn),
+        // (The genl core only calls the family's commands.)
+        _ => Err(crate::abstractions::eopnotsupp()),
     }
 }
 

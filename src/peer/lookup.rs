@@ -4,7 +4,7 @@
 //! by transport address, read locklessly under RCU by the data path and
 //! written under the device's peer mutex.
 
-use super::Peer;
+use super::{Peer, VpnAddrs};
 use crate::abstractions::rcu::RcuPtr;
 use crate::proto::sockaddr::{IpAddr, SockAddr};
 use core::sync::atomic::Ordering;
@@ -93,6 +93,12 @@ impl Table {
     }
 }
 
+/// The VPN addresses `peer` has now.
+pub(super) fn vpn_of(peer: &Peer) -> VpnAddrs {
+    let g = kernel::sync::rcu::read_lock();
+    peer.vpn.get(&g).copied().unwrap_or_default()
+}
+
 /// The hash of a transport address (IPv4-mapped equal to IPv4).
 fn addr_hash(sa: &SockAddr) -> u32 {
     let ip = match sa.ip.unmapped() {
@@ -161,14 +167,16 @@ impl PeerTables {
 
     /// The peer with VPN IPv4 address `a` (MP devices).
     pub(crate) fn by_vpn4<'g>(&self, a: &[u8; 4], g: &'g Guard) -> Option<&'g Arc<Peer>> {
-        self.by_vpn4
-            .find(hash4(a), g, |p| p.vpn4.as_ref() == Some(a))
+        self.by_vpn4.find(hash4(a), g, |p| {
+            p.vpn.get(g).and_then(|v| v.v4.as_ref()) == Some(a)
+        })
     }
 
     /// The peer with VPN IPv6 address `a` (MP devices).
     pub(crate) fn by_vpn6<'g>(&self, a: &[u8; 16], g: &'g Guard) -> Option<&'g Arc<Peer>> {
-        self.by_vpn6
-            .find(hash6(a), g, |p| p.vpn6.as_ref() == Some(a))
+        self.by_vpn6.find(hash6(a), g, |p| {
+            p.vpn.get(g).and_then(|v| v.v6.as_ref()) == Some(a)
+        })
     }
 
     pub(super) fn publish(&self, peer: &Arc<Peer>, p2p: bool) -> Result {
@@ -176,12 +184,7 @@ impl PeerTables {
             return self.p2p.set(peer.clone(), GFP_KERNEL);
         }
         self.by_id.insert(peer.id, peer)?;
-        if let Some(a) = &peer.vpn4 {
-            self.by_vpn4.insert(hash4(a), peer)?;
-        }
-        if let Some(a) = &peer.vpn6 {
-            self.by_vpn6.insert(hash6(a), peer)?;
-        }
+        self.publish_vpn(peer, &vpn_of(peer))?;
         let g = kernel::sync::rcu::read_lock();
         let h = peer.bind.get(&g).map(|b| addr_hash(&b.remote));
         drop(g);
@@ -214,15 +217,32 @@ impl PeerTables {
             return Ok(());
         }
         self.by_id.remove(peer.id, peer)?;
-        if let Some(a) = &peer.vpn4 {
-            self.by_vpn4.remove(hash4(a), peer)?;
-        }
-        if let Some(a) = &peer.vpn6 {
-            self.by_vpn6.remove(hash6(a), peer)?;
-        }
+        self.unpublish_vpn(peer, &vpn_of(peer))?;
         if peer.sock.is_udp() {
             self.by_addr
                 .remove(peer.addr_hash.load(Ordering::Relaxed), peer)?;
+        }
+        Ok(())
+    }
+
+    /// Files `peer` under the VPN addresses `vpn` (MP devices).
+    pub(super) fn publish_vpn(&self, peer: &Arc<Peer>, vpn: &VpnAddrs) -> Result {
+        if let Some(a) = &vpn.v4 {
+            self.by_vpn4.insert(hash4(a), peer)?;
+        }
+        if let Some(a) = &vpn.v6 {
+            self.by_vpn6.insert(hash6(a), peer)?;
+        }
+        Ok(())
+    }
+
+    /// Takes `peer` out from under the VPN addresses `vpn` (MP devices).
+    pub(super) fn unpublish_vpn(&self, peer: &Arc<Peer>, vpn: &VpnAddrs) -> Result {
+        if let Some(a) = &vpn.v4 {
+            self.by_vpn4.remove(hash4(a), peer)?;
+        }
+        if let Some(a) = &vpn.v6 {
+            self.by_vpn6.remove(hash6(a), peer)?;
         }
         Ok(())
     }

@@ -21,6 +21,7 @@ use crate::proto::steer::RxSteer;
 use crate::stats::{count_queued, Queued};
 use crate::tcp::TcpSock;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use kernel::alloc::Flags;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 use kernel::sync::rcu::Guard;
@@ -96,8 +97,9 @@ pub(crate) struct Peer {
     tx_id: AtomicU32,
     sock: PeerSock,
     bind: RcuPtr<Bind>,
-    vpn4: Option<[u8; 4]>,
-    vpn6: Option<[u8; 16]>,
+    /// Always set (so that reading it needs no allocation); replaced under
+    /// the device's peer mutex, together with the VPN tables.
+    vpn: RcuPtr<VpnAddrs>,
     keepalive_interval: AtomicU32,
     keepalive_timeout: AtomicU32,
     /// The transport-address hash the peer is filed under in the MP
@@ -117,6 +119,11 @@ pub(crate) struct Peer {
     /// with bottom halves disabled: the data path takes it in softirq).
     #[pin]
     pub(crate) held: SpinLock<Hold<HeldRx>>,
+    /// Serialises floats, so that one move is seen (and announced) once
+    /// however many CPUs receive from the new address.  Taken in softirq
+    /// context only.
+    #[pin]
+    float_lock: SpinLock<()>,
     /// Received data packets (at their DATA_V2 header) waiting for the
     /// peer's RX work, which decrypts them in order on a CPU other than
     /// the one that received them (see `rx::rx_packet`).
@@ -193,6 +200,15 @@ pub(crate) enum Due {
     Expired,
 }
 
+/// A peer's VPN addresses: where the device routes to it (MP).
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(crate) struct VpnAddrs {
+    /// The VPN IPv4 address.
+    pub(crate) v4: Option<[u8; 4]>,
+    /// The VPN IPv6 address.
+    pub(crate) v6: Option<[u8; 16]>,
+}
+
 /// What userspace gives to create a peer (validated by the caller).
 pub(crate) struct PeerConfig {
     /// The peer id.
@@ -215,6 +231,14 @@ impl Peer {
     /// Creates a peer of `dev`.
     pub(crate) fn new(dev: &NetDevice, c: PeerConfig) -> Result<Arc<Self>> {
         let bind = RcuPtr::new();
+        let vpn = RcuPtr::new();
+        vpn.set(
+            VpnAddrs {
+                v4: c.vpn4,
+                v6: c.vpn6,
+            },
+            GFP_KERNEL,
+        )?;
         if let Some(remote) = c.remote {
             bind.set(
                 Bind {
@@ -231,8 +255,7 @@ impl Peer {
                 dev: dev.into(),
                 sock: c.sock,
                 bind,
-                vpn4: c.vpn4,
-                vpn6: c.vpn6,
+                vpn,
                 keepalive_interval: AtomicU32::new(0),
                 keepalive_timeout: AtomicU32::new(0),
                 addr_hash: AtomicU32::new(0),
@@ -242,6 +265,7 @@ impl Peer {
                 dst_cache <- DstCache::new(),
                 stats: PeerStats::default(),
                 held <- new_spinlock!(Hold::new(), "ovpn_dco::Peer::held"),
+                float_lock <- new_spinlock!((), "ovpn_dco::Peer::float_lock"),
                 rx_q <- SkbQueue::new(),
                 rx_steer: RxSteer::default(),
                 rx_work <- new_work!("ovpn_dco::Peer::rx_work"),
@@ -290,18 +314,35 @@ impl Peer {
         &self.dst_cache
     }
 
-    /// Moves a UDP peer to a new transport address (float), learning the
-    /// local address too.  Callable from softirq context.
-    pub(crate) fn float_to(&self, remote: SockAddr, local: IpAddr) -> Result {
-        self.bind.set(
-            Bind {
-                remote,
-                local: Some(local),
-            },
-            GFP_ATOMIC,
-        )?;
+    /// Moves a UDP peer to `remote` (float), learning the local address
+    /// `local` too, unless it is there already.  Whether it moved: true
+    /// once per move.  Called from softirq context only.
+    pub(crate) fn float_to(&self, remote: SockAddr, local: IpAddr) -> Result<bool> {
+        let _guard = self.float_lock.lock();
+        let g = kernel::sync::rcu::read_lock();
+        let moved = self
+            .bind
+            .get(&g)
+            .is_some_and(|b| !same_endpoint(&b.remote, &remote));
+        drop(g);
+        if moved {
+            self.rebind(remote, Some(local), GFP_ATOMIC)?;
+        }
+        Ok(moved)
+    }
+
+    /// Points a UDP peer at `remote`, sent to from `local` (or whichever
+    /// address the route picks).  The caller re-files the peer in the MP
+    /// transport-address table.
+    pub(crate) fn rebind(&self, remote: SockAddr, local: Option<IpAddr>, flags: Flags) -> Result {
+        self.bind.set(Bind { remote, local }, flags)?;
         self.dst_cache.reset();
         Ok(())
+    }
+
+    /// Sets the id the packets sent to the peer carry.
+    pub(crate) fn set_tx_id(&self, tx_id: u32) {
+        self.tx_id.store(tx_id, Ordering::Relaxed);
     }
 
     /// Sets the keepalive interval and timeout, in seconds (0: off); both
@@ -330,8 +371,10 @@ impl Peer {
         self.last_tx_ms.store(now_ms(), Ordering::Relaxed);
     }
 
-    /// What keepalive asks for at `now` (ms).
-    pub(crate) fn keepalive_due(&self, now: u64) -> Due {
+    /// What keepalive asks for at `now` (ms).  With `both`, keepalive
+    /// acts only while interval and timeout are both set (Linux's API);
+    /// otherwise each works on its own (ovpn-dco-v2).
+    pub(crate) fn keepalive_due(&self, now: u64, both: bool) -> Due {
         if let PeerSock::Udp(u) = &self.sock {
             if !u.intact() {
                 return Due::Lost;
@@ -342,7 +385,7 @@ impl Peer {
             secs(&self.keepalive_interval),
             secs(&self.keepalive_timeout),
         );
-        if interval == 0 && timeout == 0 {
+        if (interval == 0 && timeout == 0) || (both && (interval == 0 || timeout == 0)) {
             return Due::Off;
         }
         let since = |a: &AtomicU64| now.saturating_sub(a.load(Ordering::Relaxed));
@@ -355,9 +398,15 @@ impl Peer {
         }
     }
 
-    /// The peer's VPN addresses (IPv4, IPv6), fixed at creation.
+    /// The peer's VPN addresses (IPv4, IPv6), as they are now.
     pub(crate) fn vpn_addrs(&self) -> (Option<[u8; 4]>, Option<[u8; 16]>) {
-        (self.vpn4, self.vpn6)
+        let g = kernel::sync::rcu::read_lock();
+        self.vpn(&g).map_or((None, None), |v| (v.v4, v.v6))
+    }
+
+    /// The peer's VPN addresses, for a reader under RCU.
+    pub(crate) fn vpn<'g>(&self, g: &'g Guard) -> Option<&'g VpnAddrs> {
+        self.vpn.get(g)
     }
 
     /// The keepalive interval and timeout (seconds; 0 is off).

@@ -3,11 +3,12 @@
 //! The control plane's view of a device's peers, under the device's peer
 //! mutex: the list, and the sockets they use.
 
-use super::{Peer, PeerSock, PeerTables};
+use super::{lookup, Peer, PeerSock, PeerTables, VpnAddrs};
 use crate::abstractions::netdev::NetDevice;
 use crate::abstractions::socket::{Socket, Transport};
 use crate::abstractions::tcp::TcpTunnel;
 use crate::abstractions::udp::{UdpSock, UdpTunnel};
+use crate::proto::sockaddr::{IpAddr, SockAddr};
 use crate::tcp::Stream;
 use crate::transport::OvpnUdp;
 use kernel::prelude::*;
@@ -250,6 +251,61 @@ impl PeerSet {
                 return;
             }
         }
+    }
+
+    /// Whether a peer other than the one with id `except` has VPN address
+    /// `v4` or `v6` (MP devices).
+    pub(crate) fn vpn_conflict(
+        &self,
+        tables: &PeerTables,
+        except: u32,
+        v4: Option<[u8; 4]>,
+        v6: Option<[u8; 16]>,
+    ) -> bool {
+        let g = kernel::sync::rcu::read_lock();
+        let other = |p: Option<&Arc<Peer>>| p.is_some_and(|p| p.id != except);
+        v4.is_some_and(|a| other(tables.by_vpn4(&a, &g)))
+            || v6.is_some_and(|a| other(tables.by_vpn6(&a, &g)))
+    }
+
+    /// Gives `peer` (one of the set) the VPN addresses `vpn` and re-files
+    /// it under them.
+    pub(crate) fn set_vpn(&self, tables: &PeerTables, peer: &Arc<Peer>, vpn: VpnAddrs) -> Result {
+        let old = lookup::vpn_of(peer);
+        if old == vpn {
+            return Ok(());
+        }
+        // The only step that can fail without changing anything.
+        peer.vpn.set(vpn, GFP_KERNEL)?;
+        if self.p2p {
+            return Ok(());
+        }
+        if tables.unpublish_vpn(peer, &old).is_err() || tables.publish_vpn(peer, &vpn).is_err() {
+            // Out of memory for the new bucket lists: rebuild everything.
+            self.republish(tables);
+        }
+        Ok(())
+    }
+
+    /// Points UDP peer `peer` (one of the set) at `remote`, sent to from
+    /// `local`, and re-files it under its new transport address.
+    pub(crate) fn rebind(
+        &self,
+        tables: &PeerTables,
+        peer: &Arc<Peer>,
+        remote: SockAddr,
+        local: Option<IpAddr>,
+    ) -> Result {
+        peer.rebind(remote, local, GFP_KERNEL)?;
+        if !self.p2p && tables.refile(peer).is_err() {
+            self.republish(tables);
+        }
+        Ok(())
+    }
+
+    /// Whether the set has no peer.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
     }
 
     /// The peers, in insertion order (for dumps).

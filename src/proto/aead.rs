@@ -44,6 +44,15 @@ impl CipherAlg {
         }
     }
 
+    /// The ABI value of the algorithm (`OVPN_CIPHER_ALG_*`, the same in
+    /// both families).
+    pub fn to_abi(self) -> u16 {
+        match self {
+            Self::AesGcm => super::uapi::OVPN_CIPHER_ALG_AES_GCM,
+            Self::ChaCha20Poly1305 => super::uapi::OVPN_CIPHER_ALG_CHACHA20_POLY1305,
+        }
+    }
+
     /// The kernel crypto API name of the algorithm.
     pub fn crypto_name(&self) -> &'static core::ffi::CStr {
         match self {

@@ -235,6 +235,22 @@ pub fn vpn6_of(a: Option<[u8; 16]>) -> Option<[u8; 16]> {
     a.filter(|a| *a != [0; 16])
 }
 
+/// The VPN addresses a peer has after a `PEER_SET` that gave `given4`
+/// and `given6` (absent: unchanged; the "any" address: cleared), from
+/// `cur4` and `cur6`.  A multi-peer device then checks the result with
+/// [`check_mp_vpn`], so that the last address cannot be cleared.
+pub fn merge_vpn(
+    cur4: Option<[u8; 4]>,
+    cur6: Option<[u8; 16]>,
+    given4: Option<[u8; 4]>,
+    given6: Option<[u8; 16]>,
+) -> (Option<[u8; 4]>, Option<[u8; 16]>) {
+    (
+        given4.map_or(cur4, |a| vpn4_of(Some(a))),
+        given6.map_or(cur6, |a| vpn6_of(Some(a))),
+    )
+}
+
 /// `PEER_GET` (do) takes the peer id only: the first other attribute
 /// type present in the peer nest, given which types are present.
 pub fn get_unexpected(present: impl Fn(u32) -> bool) -> Option<u32> {
@@ -484,5 +500,22 @@ mod tests {
             get_unexpected(|t| t == OVPN_A_PEER_MAX),
             Some(OVPN_A_PEER_MAX)
         );
+    }
+
+    #[test]
+    fn set_merges_vpn_addresses() {
+        let v4 = Some([10, 0, 0, 2]);
+        let v6 = Some([0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        // Absent: unchanged.
+        assert_eq!(merge_vpn(v4, None, None, None), (v4, None));
+        // Given: replaced; the "any" address clears.
+        assert_eq!(merge_vpn(v4, None, None, v6), (v4, v6));
+        assert_eq!(merge_vpn(v4, v6, Some([0; 4]), None), (None, v6));
+        assert_eq!(merge_vpn(v4, v6, None, Some([0; 16])), (v4, None));
+        // Clearing the last address of an MP peer is refused.
+        let (a, b) = merge_vpn(v4, None, Some([0; 4]), None);
+        assert_eq!(check_mp_vpn(a, b).unwrap_err().errno, Errno::Inval);
+        let (a, b) = merge_vpn(v4, v6, Some([0; 4]), None);
+        assert!(check_mp_vpn(a, b).is_ok());
     }
 }
