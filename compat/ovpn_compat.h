@@ -137,6 +137,15 @@ long *ovpn_compat_cb_args(struct netlink_callback *cb);
 unsigned long ovpn_compat_rcu_cookie(void);
 void ovpn_compat_rcu_wait(unsigned long cookie);
 
+/* The module's parameters (params.c): set by the module loader only,
+ * before init (no sysfs file).  rx_burst's default is the Rust side's
+ * proto::steer::STEER_BURST (checked in src/abstractions/params.rs).
+ */
+#define OVPN_DCO_RX_BURST_DEFAULT 2
+extern unsigned int ovpn_dco_param_rx_burst;
+extern unsigned int ovpn_dco_param_ovpn_api;
+extern unsigned int ovpn_dco_param_tx_work;
+
 /* Data-path wrappers (datapath.c). */
 
 /* The outer addresses of a received UDP packet, network order. */

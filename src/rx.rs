@@ -49,7 +49,7 @@ pub(crate) fn rx_packet(
     }
     if !peer
         .rx_steer
-        .steer(now_ns(), crate::module_parameters::rx_burst.value())
+        .steer(now_ns(), crate::abstractions::params::rx_burst())
     {
         rx_decrypt(peer, skb, key_id, from);
         return;

@@ -14,6 +14,7 @@ pub(crate) mod crypto;
 pub(crate) mod genl;
 pub(crate) mod netdev;
 pub(crate) mod nl;
+pub(crate) mod params;
 pub(crate) mod rcu;
 pub(crate) mod rtnl;
 pub(crate) mod skb;
