@@ -204,7 +204,7 @@ impl AeadJob for RxJob {
         };
         match result {
             Ok(()) => (),
-            Err(e) if e == EBADMSG => {
+            Err(e) if e == crate::abstractions::ebadmsg() => {
                 dropped(dev, Reason::RxBadAuth);
                 return;
             }

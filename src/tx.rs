@@ -231,7 +231,7 @@ impl AeadJob for TxJob {
                 count(&peer.stats.link_tx_bytes, &peer.stats.link_tx_packets, len);
                 peer.mark_tx();
             }
-            Err(e) if e == ELOOP => dropped(dev, Reason::TxLoop),
+            Err(e) if e == crate::abstractions::eloop() => dropped(dev, Reason::TxLoop),
             Err(_) => dropped(dev, Reason::TxError),
         }
     }
