@@ -59,9 +59,9 @@ check-kernel: $(filter rust-prepare,$(MAKECMDGOALS))
 	@rel="$(KREL)"; \
 	maj=$${rel%%.*}; min=$${rel#*.}; min=$${min%%[!0-9]*}; \
 	case "$$maj$$min" in *[!0-9]* | "") ;; *) \
-		if [ "$$maj" -lt 7 ] || { [ "$$maj" -eq 7 ] && [ "$$min" -lt 3 ]; }; then \
-			echo "ovpn-dco: the kernel at $(KERNEL_SRC) is Linux $$rel; the module needs 7.3 or newer" >&2; \
-			echo "ovpn-dco: (its Rust side uses interfaces of the kernel crate that 7.2 lacks)." >&2; \
+		if [ "$$maj" -lt 7 ] || { [ "$$maj" -eq 7 ] && [ "$$min" -lt 2 ]; }; then \
+			echo "ovpn-dco: the kernel at $(KERNEL_SRC) is Linux $$rel; the module needs 7.2 or newer" >&2; \
+			echo "ovpn-dco: (the oldest kernel its Rust side is built and checked against)." >&2; \
 			exit 1; fi ;; esac
 	@if [ -z "$(has_rust)" ] && [ ! -f "$(RUST_KDIR)/.ovpn-dco-prepared" ]; then \
 		echo "ovpn-dco: $(KERNEL_SRC) lacks the kernel's Rust artefacts (rust/libkernel.rmeta):" >&2; \

@@ -8,10 +8,12 @@
  * save and restore of a socket's hooks), which is about struct proto
  * layout rather than OpenVPN.  The protocol logic is in src/.
  *
- * The oldest kernel the module builds for is 6.19 (the Makefile checks):
- * its Rust side needs the kernel crate's module parameters.  The module is
- * built and tested on 7.3; a C interface that changed between 6.19 and
- * the kernel built against gets its shim here, behind LINUX_VERSION_CODE.
+ * The oldest kernel the module builds for is 7.2 (the Makefile checks;
+ * tests/stock/build72.sh builds it against Debian's 7.2).  What the kernel
+ * crate lacks in 7.2 comes from C: the module parameters (params.c), error
+ * codes and RCU calls through the module's bindgen.  A C interface that
+ * changed between 7.2 and the kernel built against gets its shim here,
+ * behind LINUX_VERSION_CODE.
  */
 #ifndef OVPN_DCO_COMPAT_H
 #define OVPN_DCO_COMPAT_H
@@ -136,6 +138,15 @@ u32 ovpn_compat_cb_seq(const struct netlink_callback *cb);
 long *ovpn_compat_cb_args(struct netlink_callback *cb);
 unsigned long ovpn_compat_rcu_cookie(void);
 void ovpn_compat_rcu_wait(unsigned long cookie);
+
+/* The module's parameters (params.c): set by the module loader only,
+ * before init (no sysfs file).  rx_burst's default is the Rust side's
+ * proto::steer::STEER_BURST (checked in src/abstractions/params.rs).
+ */
+#define OVPN_DCO_RX_BURST_DEFAULT 2
+extern unsigned int ovpn_dco_param_rx_burst;
+extern unsigned int ovpn_dco_param_ovpn_api;
+extern unsigned int ovpn_dco_param_tx_work;
 
 /* Data-path wrappers (datapath.c). */
 

@@ -41,20 +41,8 @@ module! {
         "rtnl-link-ovpn-dco",
         "net-pf-16-proto-16-family-ovpn-dco-v2",
     ],
-    params: {
-        rx_burst: u32 {
-            default: crate::proto::steer::STEER_BURST,
-            description: "A peer's received packet is decrypted by the peer's RX work (on another CPU, in order) when it and this many packets before it each came less than 1 ms after the one before; 0: every packet; 4294967295: none (all decrypted where they arrive)",
-        },
-        ovpn_api: u32 {
-            default: 0,
-            description: "Not 0: also serve Linux's ovpn API (link type and family ovpn, OpenVPN 2.7) unless Linux's ovpn driver holds it; unfinished: its peer commands only, no keys yet. 0: leave it to Linux's ovpn driver",
-        },
-        tx_work: u32 {
-            default: 0,
-            description: "Not 0: the packets sent to a peer are encrypted and sent by the peer's TX work (on another CPU, in order); 0: in the sender's context",
-        },
-    },
+    // The parameters are declared in C (compat/params.c), the same on
+    // every kernel; the driver reads them through abstractions::params.
 }
 
 /// Linux's `ovpn` API: its link type and family, registered as one unit
@@ -113,7 +101,7 @@ impl kernel::Module for OvpnDco {
         let link = rtnl::Registration::register()?;
         // Off by default while the API is incomplete: taking its names
         // would keep Linux's complete driver from loading.
-        let want_ovpn = crate::module_parameters::ovpn_api.value() != 0;
+        let want_ovpn = abstractions::params::ovpn_api() != 0;
         let ovpn = if want_ovpn {
             OvpnApi::register()?
         } else {

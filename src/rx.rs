@@ -49,7 +49,7 @@ pub(crate) fn rx_packet(
     }
     if !peer
         .rx_steer
-        .steer(now_ns(), crate::module_parameters::rx_burst.value())
+        .steer(now_ns(), crate::abstractions::params::rx_burst())
     {
         rx_decrypt(peer, skb, key_id, from);
         return;
@@ -204,7 +204,7 @@ impl AeadJob for RxJob {
         };
         match result {
             Ok(()) => (),
-            Err(e) if e == EBADMSG => {
+            Err(e) if e == crate::abstractions::ebadmsg() => {
                 dropped(dev, Reason::RxBadAuth);
                 return;
             }

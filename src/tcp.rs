@@ -145,7 +145,7 @@ fn fail(conn: &TcpSock, why: TcpFailure) {
 pub(crate) fn send(conn: &TcpSock, mut skb: SkBuff) -> Result {
     let s = conn.user();
     if s.tx_q.len() >= QUEUE_MAX {
-        return Err(ENOBUFS);
+        return Err(crate::abstractions::enobufs());
     }
     let prefix = framing::prefix(skb.len()).ok_or(EMSGSIZE)?;
     skb.push(framing::PREFIX_LEN)?.copy_from_slice(&prefix);
@@ -164,7 +164,7 @@ pub(crate) fn send(conn: &TcpSock, mut skb: SkBuff) -> Result {
             Ok(())
         }
         // The queue goes with the socket.
-        TryLock::GivenBack => Err(ENOTCONN),
+        TryLock::GivenBack => Err(crate::abstractions::enotconn()),
     }
 }
 
@@ -323,7 +323,7 @@ impl TcpUser for Stream {
         peek: bool,
     ) -> Result<usize> {
         if peek {
-            return Err(EOPNOTSUPP);
+            return Err(crate::abstractions::eopnotsupp());
         }
         let s = conn.user();
         let mut copied = 0usize;

@@ -55,7 +55,7 @@ pub(crate) fn xmit(dev: &NetDevice, ovpn: &Ovpn, mut skb: SkBuff) {
     }
     // What comes back from a peer we send bulk to is steered to the work.
     peer.rx_steer.note_tx(now_ns(), skb.len());
-    if crate::module_parameters::tx_work.value() != 0 {
+    if crate::abstractions::params::tx_work() != 0 {
         if peer.tx_q.len() >= TX_QUEUE_MAX {
             dropped(dev, Reason::TxBacklog);
             return;
@@ -231,7 +231,7 @@ impl AeadJob for TxJob {
                 count(&peer.stats.link_tx_bytes, &peer.stats.link_tx_packets, len);
                 peer.mark_tx();
             }
-            Err(e) if e == ELOOP => dropped(dev, Reason::TxLoop),
+            Err(e) if e == crate::abstractions::eloop() => dropped(dev, Reason::TxLoop),
             Err(_) => dropped(dev, Reason::TxError),
         }
     }

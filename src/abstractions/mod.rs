@@ -14,6 +14,7 @@ pub(crate) mod crypto;
 pub(crate) mod genl;
 pub(crate) mod netdev;
 pub(crate) mod nl;
+pub(crate) mod params;
 pub(crate) mod rcu;
 pub(crate) mod rtnl;
 pub(crate) mod skb;
@@ -28,8 +29,25 @@ pub(crate) mod wq;
 /// (the form of `kernel::static_assert!`).
 pub(crate) const ABI_CHECKED: ((), ()) = (abi::CHECKED, abi_ovpn::CHECKED);
 
-/// `EOPNOTSUPP`, from the C constant: the kernel crate has it only from
-/// Linux 7.3.
-pub(crate) fn eopnotsupp() -> kernel::error::Error {
-    kernel::error::Error::from_errno(-(bindings::EOPNOTSUPP as i32))
+/// Error codes that the kernel crate has only from Linux 7.3 (7.2's
+/// `kernel::error::code` lacks them), from the C constants: one function
+/// each, named as the code in lower case.  The driver uses these, never
+/// the kernel crate's, so that it builds on 7.2 (tests/stock/build72.sh).
+macro_rules! c_errnos {
+    ($($name:ident: $code:ident,)*) => {$(
+        #[doc = concat!("`", stringify!($code), "`, from the C constant.")]
+        pub(crate) fn $name() -> kernel::error::Error {
+            kernel::error::Error::from_errno(-(bindings::$code as i32))
+        }
+    )*};
+}
+
+c_errnos! {
+    ebadmsg: EBADMSG,
+    eloop: ELOOP,
+    enetunreach: ENETUNREACH,
+    enobufs: ENOBUFS,
+    enotconn: ENOTCONN,
+    eopnotsupp: EOPNOTSUPP,
+    eprotonosupport: EPROTONOSUPPORT,
 }

@@ -74,7 +74,7 @@ impl Socket {
         let (Some(transport), Some(sk)) = (transport.filter(|_| ip), sk) else {
             // SAFETY: we own the reference `sockfd_lookup` took.
             unsafe { bindings::ovpn_compat_sockfd_put(sock.as_ptr()) };
-            return Err(EPROTONOSUPPORT);
+            return Err(super::eprotonosupport());
         };
         // INVARIANT: we hold the file reference taken by the lookup.
         Ok(Self {

@@ -1140,7 +1140,7 @@ unsafe extern "C" fn sendmsg(
         Some(core) if core.attached.load(Ordering::Relaxed) => unsafe {
             (core.vt.sendmsg)(core, msg, len)
         },
-        Some(_) => ENOTCONN.to_errno(),
+        Some(_) => super::enotconn().to_errno(),
         None => {
             // SAFETY: locked above.
             unsafe { bindings::release_sock(sk) };

@@ -87,7 +87,7 @@ impl UdpSock {
                         bindings::ovpn_compat_route4(sk, &mut saddr, daddr, sport, port.to_be())
                     };
                     let r = match from_err_ptr(r) {
-                        Err(e) if (e == EINVAL || e == ENETUNREACH) && saddr != 0 => {
+                        Err(e) if (e == EINVAL || e == super::enetunreach()) && saddr != 0 => {
                             // The local address is gone: let routing choose.
                             saddr = 0;
                             // SAFETY: as above.
@@ -187,7 +187,7 @@ impl UdpSock {
         }
         // SAFETY: the caller's reference, given up per the contract.
         unsafe { bindings::dst_release(dst) };
-        Err(ELOOP)
+        Err(super::eloop())
     }
 }
 

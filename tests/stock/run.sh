@@ -3,9 +3,10 @@
 #
 # The whole stock-kernel check (docs/stock-kernel.md), in order: fetch,
 # rust-prepare, smoke, module (`make && make install`), boot with that
-# module, dkms (the DKMS path), boot with DKMS's module.  From an empty
-# $STOCK_CACHE it provisions everything itself (about 20 minutes); a
-# second run reuses the cache.
+# module, dkms (the DKMS path), boot with DKMS's module, and build-7.2 (the
+# module built against Debian's 7.2, the Makefile's floor: build72.sh).
+# From an empty $STOCK_CACHE it provisions everything itself (about 23
+# minutes); a second run reuses the cache.
 #
 #   tests/stock/run.sh [REV]      REV: the module's revision (default HEAD;
 #                                 "." is the working tree)
@@ -52,6 +53,7 @@ step() {
 }
 start=$(date +%s)
 step fetch "$HERE/fetch.sh" || blocked=fetch
+root_blocked=$blocked     # build-7.2 needs the root only
 step rust-prepare "$HERE/rust-prepare.sh" "$REV" || blocked=${blocked:-rust-prepare}
 step smoke "$HERE/smoke.sh"
 if step module "$HERE/module.sh" "$REV"; then
@@ -64,6 +66,7 @@ if step dkms "$HERE/dkms.sh" "$REV"; then
 else
 	blocked=${blocked:-dkms} step boot-dkms true
 fi
+blocked=$root_blocked step build-7.2 "$HERE/build72.sh" "$REV"
 stock_unmount
 if grep -q " $STOCK_ROOT/" /proc/mounts; then
 	echo "FAIL stock: mounts left in the root: $(grep " $STOCK_ROOT/" /proc/mounts | cut -d' ' -f2 | tr '\n' ' ')"
