@@ -18,7 +18,7 @@ MODULE_PARM_DESC(rx_burst, "A peer's received packet is decrypted by the peer's 
 unsigned int ovpn_dco_param_ovpn_api;
 module_param_cb(ovpn_api, &param_ops_uint, &ovpn_dco_param_ovpn_api, 0);
 __MODULE_PARM_TYPE(ovpn_api, "u32");
-MODULE_PARM_DESC(ovpn_api, "Not 0: also serve Linux's ovpn API (link type and family ovpn, OpenVPN 2.7) unless Linux's ovpn driver holds it; unfinished: its peer commands only, no keys yet. 0: leave it to Linux's ovpn driver");
+MODULE_PARM_DESC(ovpn_api, "Not 0: also serve Linux's ovpn API (link type and family ovpn, OpenVPN 2.7) unless Linux's ovpn driver holds it. 0: leave it to Linux's ovpn driver");
 
 unsigned int ovpn_dco_param_tx_work;
 module_param_cb(tx_work, &param_ops_uint, &ovpn_dco_param_tx_work, 0);

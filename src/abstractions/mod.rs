@@ -43,11 +43,14 @@ macro_rules! c_errnos {
 }
 
 c_errnos! {
+    eaddrinuse: EADDRINUSE,
+    eaddrnotavail: EADDRNOTAVAIL,
     ebadmsg: EBADMSG,
     eloop: ELOOP,
     enetunreach: ENETUNREACH,
     enobufs: ENOBUFS,
     enotconn: ENOTCONN,
+    enotsock: ENOTSOCK,
     eopnotsupp: EOPNOTSUPP,
     eprotonosupport: EPROTONOSUPPORT,
 }

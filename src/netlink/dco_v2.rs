@@ -91,7 +91,7 @@ fn new_peer(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
         return Err(EEXIST);
     }
     let transport = peers.transport(dev, &sock, id).map_err(|e| {
-        let msg = if e == ENOTCONN {
+        let msg = if e == crate::abstractions::enotconn() {
             c"ovpn-dco: a TCP socket must be connected"
         } else {
             c"ovpn-dco: the socket already serves another tunnel"

@@ -61,7 +61,7 @@ fn refuse(info: &GenlInfo<'_>, nest: &Nested<'_>, r: Refusal) -> Error {
     }
     match r.errno {
         Errno::Inval => EINVAL,
-        Errno::AddrNotAvail => EADDRNOTAVAIL,
+        Errno::AddrNotAvail => crate::abstractions::eaddrnotavail(),
     }
 }
 
@@ -159,12 +159,12 @@ fn peer_new(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
     let fd = nest.get(OVPN_A_PEER_SOCKET).ok_or(EINVAL)?.get_u32()?;
     // Every way the descriptor can fail to be a usable socket is ENOTSOCK.
     let sock = Socket::from_fd(fd).map_err(|e| {
-        let msg = if e == EPROTONOSUPPORT {
+        let msg = if e == crate::abstractions::eprotonosupport() {
             c"ovpn: the socket is neither UDP nor TCP"
         } else {
             c"ovpn: the peer's socket descriptor is not a socket"
         };
-        fail(info, msg, ENOTSOCK)
+        fail(info, msg, crate::abstractions::enotsock())
     })?;
     let ep = endpoint(&nest, &attrs)?;
     let (remote, local) = match (sock.transport(), ep) {
@@ -203,7 +203,7 @@ fn peer_new(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
         return Err(fail(
             info,
             c"ovpn: the VPN IP address is assigned to another peer",
-            EADDRINUSE,
+            crate::abstractions::eaddrinuse(),
         ));
     }
     // As C: a device going away and memory keep their errnos; whatever
@@ -214,7 +214,11 @@ fn peer_new(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
         } else if e == ENOMEM {
             fail(info, c"ovpn: out of memory", ENOMEM)
         } else {
-            fail(info, c"ovpn: cannot use the socket for the peer", ENOTSOCK)
+            fail(
+                info,
+                c"ovpn: cannot use the socket for the peer",
+                crate::abstractions::enotsock(),
+            )
         }
     })?;
     let peer = Peer::new(
@@ -316,7 +320,7 @@ fn peer_set(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
         return Err(fail(
             info,
             c"ovpn: the VPN IP address is assigned to another peer",
-            EADDRINUSE,
+            crate::abstractions::eaddrinuse(),
         ));
     }
     if !p2p {
