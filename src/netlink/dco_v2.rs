@@ -237,13 +237,7 @@ fn new_key(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
         info.extack()
             .msg(c"ovpn-dco: the kernel cannot set up this cipher");
     })?;
-    // Key changes are serialised with the other peer changes.
-    let guard = ovpn.peers().lock();
-    peer.keys.install(slot, key)?;
-    drop(guard);
-    // Packets the peer already sent with this key waited for it.
-    crate::rx::release_held(&peer, key_id);
-    Ok(())
+    super::install_key(ovpn, &peer, slot, key)
 }
 
 fn swap_keys(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {

@@ -20,6 +20,7 @@ pub(crate) use dco_v2::{doit, dumpit};
 use crate::abstractions::genl::GenlInfo;
 use crate::abstractions::netdev::NetDevice;
 use crate::abstractions::nl::{Attr, Nested};
+use crate::crypto::{KeySlot, Slot};
 use crate::netdev::{ovpn_of, Api, Ovpn};
 use crate::peer::Peer;
 use crate::proto::uapi;
@@ -96,6 +97,17 @@ pub(super) fn peer_id(info: &GenlInfo<'_>, nest: &Nested<'_>, ty: u32) -> Result
         ));
     }
     Ok(id)
+}
+
+/// Installs `key` in `slot` of `peer`, serialised with the other peer
+/// changes, and lets through the packets the peer sent with it before.
+pub(super) fn install_key(ovpn: &Ovpn, peer: &Arc<Peer>, slot: Slot, key: Arc<KeySlot>) -> Result {
+    let key_id = key.key_id();
+    let guard = ovpn.peers().lock();
+    peer.keys.install(slot, key)?;
+    drop(guard);
+    crate::rx::release_held(peer, key_id);
+    Ok(())
 }
 
 /// Looks up the peer named by attribute `ty` of `nest`; `ENOENT` if none.

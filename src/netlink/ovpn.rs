@@ -442,13 +442,7 @@ fn key_new(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
     }
     let key = KeySlot::new(key_id, alg, &enc, &dec)
         .inspect_err(|_| info.extack().msg(c"ovpn: cannot install the key"))?;
-    // Key changes are serialised with the other peer changes.
-    let guard = ovpn.peers().lock();
-    peer.keys.install(slot, key)?;
-    drop(guard);
-    // Packets the peer already sent with this key waited for it.
-    crate::rx::release_held(&peer, key_id);
-    Ok(())
+    super::install_key(ovpn, &peer, slot, key)
 }
 
 fn key_get(info: &GenlInfo<'_>, ovpn: &Ovpn) -> Result {
