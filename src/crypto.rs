@@ -13,6 +13,16 @@ use kernel::prelude::*;
 use kernel::sync::rcu::Guard;
 use kernel::sync::{Arc, SpinLock};
 
+/// A new key's first TX packet id: 1, or, in a test build (`make
+/// OVPN_TEST_KEY_EXHAUSTION=1`, never installed), the last 256 ids of the
+/// range, so that a key runs out after 256 packets and the exhaustion
+/// path (removal, KEY_SWAP_NTF) can be tested in seconds.
+const TX_PID_FIRST: u32 = if cfg!(ovpn_test_key_exhaustion) {
+    0xFFFF_FF00
+} else {
+    1
+};
+
 /// The material of one direction of a key, as userspace sent it.
 pub(crate) struct KeyDir<'a> {
     /// The cipher key.
@@ -57,7 +67,7 @@ impl KeySlot {
                 dec: d,
                 nonce_enc,
                 nonce_dec,
-                tx_pid: TxPacketId::new(),
+                tx_pid: TxPacketId::starting_at(TX_PID_FIRST),
                 used_up: AtomicBool::new(false),
                 replay <- new_spinlock!(ReplayWindow::new()),
             }),

@@ -138,6 +138,18 @@ if c_cli=$(OVPN_DCO_CACHE="$REPO/target" bash tests/bench/build-c-cli.sh "$KDIR"
 else
 	cat "$OUT/c-cli-build.log"; fail "C ovpn-cli build"
 fi
+# The test build whose keys run out of packet ids after 256 packets
+# (t-ovpn-api's ovpn-key-exhausted; Kbuild), from a copy of the sources
+# in target/exhaust/: never installed.
+rm -rf target/exhaust && mkdir -p target/exhaust &&
+	tar -cf - --exclude=src/proto/fuzz --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+		Makefile Kbuild compat include src tools | tar -xf - -C target/exhaust
+if make -s -C target/exhaust KERNEL_SRC="$KDIR" OVPN_TEST_KEY_EXHAUSTION=1 \
+	>"$OUT/exhaust-build.log" 2>&1; then
+	pass "key-exhaustion test build"
+else
+	cat "$OUT/exhaust-build.log"; fail "key-exhaustion test build"
+fi
 [ "$MODE" = all ] || finish
 
 step "VM scenarios"
@@ -200,7 +212,7 @@ if [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 		dp-routing-loop dp-local-ip-gone dp-async-crypto tcp-fd-attack tcp-empty-write
 		tcp-routing-loop tcp-nested tcp-backlog-reentry tcp-far-frame socket-close-ends-peers netns-del-after-kill udp-encap-reset
 		mp-churn ynl-dco fuzz-netlink fuzz-packets churn-teardown
-		ovpn-api ovpn-api-c-cli ovpn-coexist"
+		ovpn-api ovpn-api-c-cli ovpn-key-exhausted ovpn-coexist"
 	# The TCP transport's bulk transfer (no stall), the peer dump, MP's
 	# reverse path and undefined peer id are in files only the second
 	# guest runs (t-tcp, t-peers, t-mp); t-netns.sh's share is split.

@@ -41,7 +41,6 @@ impl TxPacketId {
     }
 
     /// A counter whose next id is `next` (for tests of exhaustion).
-    #[cfg(test)]
     pub const fn starting_at(next: u32) -> Self {
         Self {
             next: AtomicU64::new(next as u64),

@@ -9,6 +9,9 @@
 # - ovpn-api-c-cli: the same through the kernel selftests' ovpn-cli (a P2P
 #   pair and an MP server, get/dump/del) when the host built it
 #   (target/ovpn-cli-c, tests/run-all.sh);
+# - ovpn-key-exhausted: a key whose packet ids run out is removed and
+#   KEY_SWAP_NTF asks for a new one, with the test build whose keys last
+#   256 packets (target/exhaust/, built by tests/run-all.sh);
 # - ovpn-coexist: by default (ovpn_api=0) Linux's ovpn.ko loads beside
 #   the module; asked to serve the API with Linux's ovpn.ko loaded first,
 #   the module still loads, says so once and serves ovpn-dco-v2; loaded
@@ -24,6 +27,8 @@ MOD_PARAMS=ovpn_api=1
 # this file loads by path ever runs).
 C_OVPN=$KDIR/drivers/net/ovpn/ovpn.ko
 C_CLI=$REPO/target/ovpn-cli-c
+EXHAUST_MOD=$REPO/target/exhaust/ovpn-dco-v2.ko
+ST=$KDIR/tools/testing/selftests/net/ovpn
 DEGRADED="Linux's ovpn driver holds the ovpn API; serving ovpn-dco-v2 only"
 
 c_ovpn_loaded() { [ -d /sys/module/ovpn ]; }
@@ -89,6 +94,47 @@ t_ovpn_api_c_cli() {
 	check "get_peer of the deleted peer fails" \
 		'! ip netns exec srv "$C_CLI" get_peer tun0 1 2>/dev/null' || return 1
 	check "del_iface" 'ip netns exec srv "$C_CLI" del_iface tun1'
+}
+
+t_ovpn_key_exhausted() {
+	[ -x "$C_CLI" ] || { echo "no $C_CLI (tests/run-all.sh builds it)"; return 1; }
+	[ -f "$EXHAUST_MOD" ] || { echo "no $EXHAUST_MOD (tests/run-all.sh builds it)"; return 1; }
+	unload || return 1
+	insmod "$EXHAUST_MOD" $MOD_PARAMS || return 1
+	two_ns || return 1
+	local ns i=1 ntf out rc=0
+	for ns in srv cli; do
+		ip netns exec $ns "$C_CLI" new_iface tun0 P2P >/dev/null || return 1
+		ip -n $ns addr add 5.5.5.$i/24 dev tun0 && ip -n $ns link set tun0 up || return 1
+		i=$((i + 1))
+	done
+	ip netns exec srv "$C_CLI" new_peer tun0 1 10 1194 10.10.0.2 1194 >/dev/null 2>&1 || return 1
+	ip netns exec cli "$C_CLI" new_peer tun0 10 1 1194 10.10.0.1 1194 >/dev/null 2>&1 || return 1
+	ip netns exec srv "$C_CLI" new_key tun0 1 1 2 aes 0 "$ST/data64.key" || return 1
+	ip netns exec cli "$C_CLI" new_key tun0 10 1 2 aes 1 "$ST/data64.key" || return 1
+	ntf=$(mktemp)
+	/usr/bin/python3 "$REPO/tests/vm/ynl-listen.py" "$KDIR" srv 120 1 >"$ntf" 2>&1 &
+	local listener=$!
+	wait_line "$ntf" '^ready' 60 || { cat "$ntf"; kill $listener; return 1; }
+	# 300 echo requests: the server's key carries the first 256.
+	out=$(ip netns exec srv ping -c 300 -i 0.01 -W 1 5.5.5.2 2>&1 | tail -n 2)
+	indent "$out" "  ping: "
+	wait $listener
+	indent "$(cat "$ntf")" "  notification: "
+	check "KEY_SWAP_NTF for peer 1, key 2" \
+		'grep -q "\"name\": \"key-swap-ntf\"" "$ntf" &&
+		grep -q "\"keyconf\": {\"key-id\": 2, \"peer-id\": 1}" "$ntf"' || rc=1
+	check "the ping's first 256 got through, not all 300" \
+		'[[ $out =~ ([0-9]+)\ received ]] && (( BASH_REMATCH[1] > 200 && BASH_REMATCH[1] < 300 ))' || rc=1
+	check "the used-up key is gone from its slot" \
+		'! ip netns exec srv "$C_CLI" get_key tun0 1 1 >/dev/null 2>&1' || rc=1
+	check "the device counts the sends without a key" \
+		'ip netns exec srv ethtool -S tun0 | grep -Eq "tx_drop_no_key: [1-9]"' || rc=1
+	rm -f "$ntf"
+	killall -q ovpn-cli-c
+	ip netns del srv; ip netns del cli
+	rmmod ovpn_dco_v2 || rc=1
+	return $rc
 }
 
 # Whether a new device of kind `ovpn` is this module's (it logs the
@@ -157,5 +203,6 @@ t_ovpn_coexist() {
 
 scenario ovpn-api t_ovpn_api
 scenario ovpn-api-c-cli t_ovpn_api_c_cli
+scenario ovpn-key-exhausted t_ovpn_key_exhausted
 scenario ovpn-coexist t_ovpn_coexist
 finish
