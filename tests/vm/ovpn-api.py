@@ -16,6 +16,10 @@ descriptor of the caller).  Checks, each step printed:
 - PEER_NEW in MP (IPv4 remote on a dual-stack socket, asymmetric TX_ID;
   IPv6 remote with keepalive; a socket of another namespace) and P2P (a
   replacement), PEER_GET do and dump, what the replies carry;
+- PEER_SET of every field (keepalive, TX_ID, endpoint, VPN addresses
+  added, cleared and refused), a refused one changing nothing;
+- KEY_NEW in both slots with both ciphers, KEY_GET, KEY_SWAP, KEY_DEL
+  (an empty slot too), and their refusals;
 - refusals: errno, and the missing attribute where the ABI names one;
 - PEER_DEL, and PEER_DEL_NTF (USERSPACE, TEARDOWN) in the namespace of
   the peer's socket, nowhere else;
@@ -60,7 +64,7 @@ def refused(errno, what, fn, *args, miss=None):
 
 # Missing types inside a nest are reported by number (YNL names only
 # top-level ones).
-MISS = {'id': 1, 'socket': 6}
+MISS = {'id': 1, 'socket': 6, 'slot': 2}
 
 
 def nla(ty, payload):
@@ -332,8 +336,78 @@ def run():
             {'ifindex': mp.ifindex, 'get-peer': {'peer-id': 1}})
     refused(EINVAL, 'ovpn peer-get dump on an ovpn-dco device', ovpn.dump, 'peer-get',
             {'ifindex': dco})
-    refused(EOPNOTSUPP, 'peer-set (not served yet)', mp.do, 'peer-set',
-            {'id': 1, 'keepalive-interval': 1, 'keepalive-timeout': 2})
+
+    # --- PEER_SET ------------------------------------------------------------
+    st = lambda peer: mp.do('peer-set', peer)  # noqa: E731
+    check(st({'id': 1, 'keepalive-interval': 7, 'keepalive-timeout': 70, 'tx-id': 11,
+              'vpn-ipv6': v6('fd01::1')}) is None, 'peer-set 1: keepalive, tx-id, a VPN IPv6')
+    g = mp.get(1)
+    check((g['keepalive-interval'], g['keepalive-timeout'], g['tx-id'], g.get('vpn-ipv4'),
+           g.get('vpn-ipv6')) == (7, 70, 11, v4('5.5.5.2'), v6('fd01::1')),
+          'peer-get 1: what peer-set changed, the rest kept', g)
+    check(st({'id': 1, 'remote-ipv4': v4('10.10.0.2'), 'remote-port': PORT + 9,
+              'local-ipv4': v4('10.10.0.1')}) is None, 'peer-set 1: a new endpoint')
+    g = mp.get(1)
+    check((g['remote-port'], g['local-ipv4']) == (PORT + 9, v4('10.10.0.1')),
+          'peer-get 1: the new endpoint', g)
+    check(st({'id': 1, 'vpn-ipv4': v4('0.0.0.0')}) is None,
+          'peer-set 1: VPN IPv4 cleared (the IPv6 one remains)')
+    check('vpn-ipv4' not in mp.get(1), 'peer-get 1: no VPN IPv4')
+    refused(EINVAL, 'peer-set clearing the last VPN address', st,
+            {'id': 1, 'vpn-ipv6': v6('::')})
+    refused(EADDRINUSE, "peer-set to peer 2's VPN IPv6", st, {'id': 1, 'vpn-ipv6': v6('fd01::2')})
+    refused(EADDRNOTAVAIL, 'peer-set to a multicast VPN IPv4', st,
+            {'id': 1, 'vpn-ipv4': v4('224.0.0.1')})
+    refused(EINVAL, 'peer-set with a keepalive timeout alone', st,
+            {'id': 1, 'keepalive-timeout': 5})
+    refused(EINVAL, 'peer-set without id', st, {'tx-id': 3}, miss='id')
+    refused(ENOENT, 'peer-set of an unknown id', st, {'id': 7, 'tx-id': 3})
+    check(raw(fid, 2, ifx + nest(2, nla(1, struct.pack('=I', 1))
+                                 + nla(6, struct.pack('=I', fd)))) == EINVAL,
+          'peer-set with a socket (not in peer-set-input): EINVAL')
+    g = mp.get(1)
+    check((g['tx-id'], g.get('vpn-ipv6'), g['keepalive-timeout']) == (11, v6('fd01::1'), 70),
+          'peer-get 1: the refused peer-sets changed nothing', g)
+    check(st({'id': 1, 'vpn-ipv4': v4('5.5.5.2')}) is None and mp.get(1).get('vpn-ipv4') == v4('5.5.5.2'),
+          'peer-set 1: VPN IPv4 back')
+
+    # --- The key commands ------------------------------------------------------
+    kd = {'cipher-key': bytes(range(32)), 'nonce-tail': bytes(8)}
+    key = lambda slot, key_id, alg='aes-gcm', peer=1, **dirs: mp.do(  # noqa: E731
+        'key-new', None, keyconf=dict({'peer-id': peer, 'slot': slot, 'key-id': key_id,
+                                       'cipher-alg': alg, 'encrypt-dir': kd,
+                                       'decrypt-dir': kd}, **dirs))
+    kget = lambda slot, peer=1, **extra: mp.do(  # noqa: E731
+        'key-get', None, keyconf=dict({'peer-id': peer, 'slot': slot}, **extra))['keyconf']
+    check(key('primary', 3) is None, 'key-new: AES-GCM key 3 in the primary slot')
+    check(key('secondary', 4, 'chacha20-poly1305') is None,
+          'key-new: ChaCha20-Poly1305 key 4 in the secondary slot')
+    k = kget('primary')
+    check((k['peer-id'], k['slot'], k['key-id'], k['cipher-alg']) == (1, 'primary', 3, 'aes-gcm'),
+          'key-get primary: peer 1, key 3, AES-GCM', k)
+    check(mp.do('key-swap', None, keyconf={'peer-id': 1}) is None, 'key-swap')
+    k = kget('primary')
+    check((k['key-id'], k['cipher-alg']) == (4, 'chacha20-poly1305'),
+          'key-get primary after the swap: key 4, ChaCha20-Poly1305', k)
+    check(mp.do('key-del', None, keyconf={'peer-id': 1, 'slot': 'secondary'}) is None,
+          'key-del secondary')
+    refused(ENOENT, 'key-get of the emptied slot', kget, 'secondary')
+    check(mp.do('key-del', None, keyconf={'peer-id': 1, 'slot': 'secondary'}) is None,
+          'key-del of an empty slot: no error (OpenVPN wipes both slots)')
+    refused(EINVAL, 'key-new with cipher none', key, 'secondary', 1, 'none')
+    refused(EINVAL, 'key-new with a 20-byte AES key', lambda: key(
+        'secondary', 1, **{'encrypt-dir': {'cipher-key': bytes(20), 'nonce-tail': bytes(8)}}))
+    refused(ERANGE, 'key-new with a 7-byte nonce tail', lambda: key(
+        'secondary', 1, **{'decrypt-dir': {'cipher-key': bytes(32), 'nonce-tail': bytes(7)}}))
+    refused(EINVAL, 'key-new without a nonce tail', lambda: key(
+        'secondary', 1, **{'decrypt-dir': {'cipher-key': bytes(32)}}))
+    refused(ERANGE, 'key-new with key id 8', key, 'secondary', 8)
+    refused(ENOENT, 'key-new for an unknown peer', lambda: key('secondary', 1, peer=7))
+    refused(EINVAL, 'key-get with a key id', lambda: kget('primary', **{'key-id': 4}))
+    refused(EINVAL, 'key-del without a slot',
+            lambda: mp.do('key-del', None, keyconf={'peer-id': 1}), miss='slot')
+    refused(ENOENT, 'key-swap for an unknown peer',
+            lambda: mp.do('key-swap', None, keyconf={'peer-id': 7}))
 
     # --- PEER_DEL and the notifications -----------------------------------
     check(mp.do('peer-del', {'id': 1}) is None, 'MP: peer 1 deleted')
