@@ -120,8 +120,8 @@ pub(crate) struct Peer {
     #[pin]
     pub(crate) held: SpinLock<Hold<HeldRx>>,
     /// Serialises floats, so that one move is seen (and announced) once
-    /// however many CPUs receive from the new address.  Taken in softirq
-    /// context only.
+    /// however many CPUs receive from the new address.  Taken with bottom
+    /// halves disabled.
     #[pin]
     float_lock: SpinLock<()>,
     /// Received data packets (at their DATA_V2 header) waiting for the
@@ -316,19 +316,21 @@ impl Peer {
 
     /// Moves a UDP peer to `remote` (float), learning the local address
     /// `local` too, unless it is there already.  Whether it moved: true
-    /// once per move.  Called from softirq context only.
+    /// once per move.  Callable from any context but hard interrupts.
     pub(crate) fn float_to(&self, remote: SockAddr, local: IpAddr) -> Result<bool> {
-        let _guard = self.float_lock.lock();
-        let g = kernel::sync::rcu::read_lock();
-        let moved = self
-            .bind
-            .get(&g)
-            .is_some_and(|b| !same_endpoint(&b.remote, &remote));
-        drop(g);
-        if moved {
-            self.rebind(remote, Some(local), GFP_ATOMIC)?;
-        }
-        Ok(moved)
+        with_bh_disabled(|| {
+            let _guard = self.float_lock.lock();
+            let g = kernel::sync::rcu::read_lock();
+            let moved = self
+                .bind
+                .get(&g)
+                .is_some_and(|b| !same_endpoint(&b.remote, &remote));
+            drop(g);
+            if moved {
+                self.rebind(remote, Some(local), GFP_ATOMIC)?;
+            }
+            Ok(moved)
+        })
     }
 
     /// Points a UDP peer at `remote`, sent to from `local` (or whichever
