@@ -7,6 +7,9 @@
 #   3. builds (or takes from the cache) the debug test kernel,
 #   4. builds the module against it and the test client,
 #   5. boots the VM once and runs the scenarios in tests/vm/t-*.sh,
+#      in two debug guests side by side, then Linux's own ovpn
+#      selftests (t-selftests.sh) in a third guest, of the release
+#      kernel, beside steps 6 and 7,
 #   6. runs the benchmark's smoke mode on the release kernel (one short
 #      run of every system the benchmark compares, tests/bench/bench.sh
 #      --smoke), so that the benchmark cannot rot,
@@ -106,7 +109,8 @@ checks "$OUT/ynl-check-kernel.log" /usr/bin/python3 tests/ynl-check.py --kdir "$
 # hit costs nothing; a cold build starts now, niced, so that it uses what
 # the guests leave of the CPUs.
 [ "$MODE" = all ] || OVPN_BENCH_SMOKE=0
-if [ "${OVPN_BENCH_SMOKE:-1}" = 1 ]; then
+# Linux's selftests (t-selftests) run on the release kernel too.
+if [ "$MODE" = all ]; then
 	nice -n 19 bash tests/kernel.sh release >"$OUT/release-kernel.path" 2>"$OUT/release-kernel.log" &
 	release_kernel=$!
 fi
@@ -196,6 +200,9 @@ step "VM scenarios"
 # OVPN_VM_SCENARIOS="name ..." runs any set (in both guests).
 VM_A=(t-foundation t-datapath t-ynl t-fuzz)
 VM_B=(t-peers t-tcp t-netns t-mp t-openvpn t-churn t-ovpn-api)
+# Linux's selftests of its ovpn driver, in a guest of the release kernel
+# after these two (below).
+VM_C=(t-selftests)
 SCEN_A=${OVPN_VM_SCENARIOS:-} SCEN_B=${OVPN_VM_SCENARIOS:-}
 if [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 	VM_A+=(t-openvpn t-netns)
@@ -235,15 +242,16 @@ wait $vm_a $vm_b
 # Every scenario file must be in one of the lists.
 for t in tests/vm/t-*.sh; do
 	n=$(basename "$t" .sh)
-	case " ${VM_A[*]} ${VM_B[*]} " in
+	case " ${VM_A[*]} ${VM_B[*]} ${VM_C[*]} " in
 	*" $n "*) ;;
 	*) fail "vm: $n is in neither guest's list" ;;
 	esac
 done
-# Every scenario of every file runs in one of the guests.
+# Every scenario of every file runs in one of the guests (t-selftests.sh
+# in the third, whole).
 expected=" $SCEN_A $SCEN_B "
 [ -n "${OVPN_VM_SCENARIOS:-}" ] ||
-	for name in $(sed -n 's/^scenario \([^ ]*\) .*/\1/p' tests/vm/t-*.sh); do
+	for name in $(sed -n 's/^scenario \([^ ]*\) .*/\1/p' $(files "${VM_A[@]}" "${VM_B[@]}")); do
 		case "$expected" in
 		*" $name "*) ;;
 		*) fail "vm: $name runs in neither guest (add it to a list in run-all.sh)" ;;
@@ -268,13 +276,38 @@ for name in $expected; do
 	[ -n "${vm_verdict[$name]:-}" ] || fail "vm: $name (no result)"
 done
 
+step "Linux's ovpn selftests (release kernel, in the background)"
+# In a third guest, of the release kernel: the eleven scripts take about
+# 100 minutes in the debug guest under TCG, 25 in this one
+# (docs/testing.md).  It runs beside the benchmark smoke and the stock
+# check (one QEMU each), with its own build of the module (bench.sh
+# rebuilds the one in the repository).
+if ! wait "$release_kernel"; then
+	tail -n 30 "$OUT/release-kernel.log"; fail "release kernel build"; finish
+fi
+rkdir=$(cat "$OUT/release-kernel.path")
+st_guest= SCEN_C=
+rm -rf target/relmod && mkdir -p target/relmod &&
+	tar -cf - --exclude=src/proto/fuzz --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
+		Makefile Kbuild compat include src tools | tar -xf - -C target/relmod
+if make -s -C target/relmod KERNEL_SRC="$rkdir" >"$OUT/relmod-build.log" 2>&1; then
+	pass "module build (release kernel)"
+	for name in $(sed -n 's/^scenario \([^ ]*\) .*/\1/p' $(files "${VM_C[@]}")); do
+		[[ -n ${OVPN_VM_SCENARIOS:-} && " $OVPN_VM_SCENARIOS " != *" $name "* ]] ||
+			SCEN_C+=" $name"
+	done
+else
+	cat "$OUT/relmod-build.log"; fail "module build (release kernel)"
+fi
+if [ -n "$SCEN_C" ]; then
+	OVPN_VM_SCENARIOS=$SCEN_C bash tests/vm/run.sh "$rkdir" "$REPO/tests/vm/release.sh" \
+		"$OUT/vm-c.log" 3600 $(files "${VM_C[@]}") >"$OUT/vm-c.results" &
+	st_guest=$!
+fi
+
 if [ "${OVPN_BENCH_SMOKE:-1}" = 1 ]; then
 	step "benchmark smoke (release kernel)"
 	# After the guests: bench.sh rebuilds the module, which they load.
-	if ! wait "$release_kernel"; then
-		tail -n 30 "$OUT/release-kernel.log"; fail "release kernel build"; finish
-	fi
-	rkdir=$(cat "$OUT/release-kernel.path")
 	# Each system's RESULT line counts; bench.sh prints a FAIL line of
 	# its own when the guest does not finish.
 	bash tests/bench/bench.sh --smoke --kernel release --kdir "$rkdir" \
@@ -296,6 +329,25 @@ if [ "${OVPN_STOCK:-1}" = 1 ]; then
 	# prints its own PASS or FAIL line.
 	checks "$OUT/stock.log" bash tests/stock/run.sh
 	grep -E '^step |^stock: ' "$OUT/stock.log"
+fi
+
+if [ -n "$st_guest" ]; then
+	step "Linux's ovpn selftests (results)"
+	wait "$st_guest"
+	declare -A st_verdict=()
+	while read -r _ verdict rest; do
+		rest=${rest%%:*}
+		[ "${st_verdict[$rest]:-}" = FAIL ] || st_verdict[$rest]=$verdict
+	done < <(grep '^RESULT ' "$OUT/vm-c.results")
+	for name in $SCEN_C; do
+		case ${st_verdict[$name]:-} in
+		PASS) pass "vm: $name (release kernel)" ;;
+		FAIL) fail "vm: $name (release kernel)" ;;
+		*) fail "vm: $name (release kernel, no result)" ;;
+		esac
+	done
+	grep -q 'RESULT PASS clean-after-t-selftests' "$OUT/vm-c.results" ||
+		fail "vm: clean-after-t-selftests (release kernel)"
 fi
 
 finish

@@ -10,7 +10,8 @@
 
 : "${REPO:?REPO must point at the repository}"
 CLI=$REPO/target/release/ovpn-cli
-MOD=$REPO/ovpn-dco-v2.ko
+# (OVPN_MOD: another build of the module, e.g. one for the release kernel.)
+MOD=${OVPN_MOD:-$REPO/ovpn-dco-v2.ko}
 KMEMLEAK=/sys/kernel/debug/kmemleak
 
 # The module's state: loaded or not, load it if it is not, unload it if
