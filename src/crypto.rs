@@ -217,13 +217,27 @@ impl Keys {
         self.update(|p| *p.slot_mut(slot) = None)
     }
 
-    /// Empties `slot` if it still holds `key` (a used-up TX key).
-    pub(crate) fn delete_if(&self, slot: Slot, key: &Arc<KeySlot>) -> Result {
+    /// Empties whichever slot still holds `key` (a used-up TX key);
+    /// whether one did.
+    pub(crate) fn delete_key(&self, key: &Arc<KeySlot>) -> Result<bool> {
+        let held = |k: &Option<Arc<KeySlot>>| k.as_ref().is_some_and(|k| Arc::ptr_eq(k, key));
+        let g = kernel::sync::rcu::read_lock();
+        let found = self
+            .pair
+            .get(&g)
+            .is_some_and(|p| held(&p.primary) || held(&p.secondary));
+        drop(g);
+        if !found {
+            return Ok(false);
+        }
         self.update(|p| {
-            let s = p.slot_mut(slot);
-            if s.as_ref().is_some_and(|k| Arc::ptr_eq(k, key)) {
-                *s = None;
+            for s in [Slot::Primary, Slot::Secondary] {
+                let s = p.slot_mut(s);
+                if held(s) {
+                    *s = None;
+                }
             }
-        })
+        })?;
+        Ok(true)
     }
 }

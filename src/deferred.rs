@@ -7,22 +7,32 @@
 
 use crate::abstractions::netdev::NetDevice;
 use crate::abstractions::wq;
-use crate::crypto::{KeySlot, Slot};
-use crate::netdev::ovpn_of;
+use crate::crypto::KeySlot;
+use crate::netdev::{ovpn_of, Mode};
 use crate::peer::{self, Peer};
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 use kernel::sync::Arc;
 
 /// Re-files the floated peers of `dev` in the transport-address table
-/// from process context.  Callable from softirq context.
+/// (MP devices) from process context, once for however many floats came
+/// before it runs.  Callable from softirq context.
 pub(crate) fn refile_later(dev: &NetDevice) -> Result {
+    let Some(ovpn) = ovpn_of(dev) else {
+        return Ok(());
+    };
+    if ovpn.mode() == Mode::P2p || !ovpn.refile_requested() {
+        return Ok(());
+    }
     let dev: ARef<NetDevice> = dev.into();
     wq::run_later(move || {
         if let Some(ovpn) = ovpn_of(&dev) {
+            // Cleared first: a float after this point asks again.
+            ovpn.refile_started();
             ovpn.peers().lock().refile(ovpn.tables());
         }
     })
+    .inspect_err(|_| ovpn.refile_started())
 }
 
 /// Takes `key`, whose TX ids ran out, out of whichever of `peer`'s slots
@@ -36,15 +46,25 @@ pub(crate) fn retire_key_later(peer: &Arc<Peer>, key: &Arc<KeySlot>) -> Result {
         };
         // Key changes are serialised by the peer lock; the slot may hold
         // another key by now, which stays.
-        let guard = ovpn.peers().lock();
-        for slot in [Slot::Primary, Slot::Secondary] {
-            if peer.keys.delete_if(slot, &key).is_err() {
-                pr_warn!("peer {}: used-up key not retired (no memory)\n", peer.id());
-            }
+        let set = ovpn.peers().lock();
+        // Unless the peer went meanwhile (or its id was reused).
+        if !set.get(peer.id()).is_some_and(|p| Arc::ptr_eq(&p, &peer)) {
+            return;
         }
-        drop(guard);
-        if let Err(e) = crate::netlink::notify::key_exhausted(&peer, key.key_id()) {
-            pr_warn!("peer {}: key renewal not requested ({:?})\n", peer.id(), e);
+        // Userspace may have replaced or deleted the key meanwhile: then
+        // there is nothing to renew.
+        let retired = match peer.keys.delete_key(&key) {
+            Ok(r) => r,
+            Err(_) => {
+                pr_warn!("peer {}: used-up key not retired (no memory)\n", peer.id());
+                false
+            }
+        };
+        drop(set);
+        if retired {
+            if let Err(e) = crate::netlink::notify::key_exhausted(&peer, key.key_id()) {
+                pr_warn!("peer {}: key renewal not requested ({:?})\n", peer.id(), e);
+            }
         }
     })
 }

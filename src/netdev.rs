@@ -18,7 +18,7 @@ use crate::proto::{netdev as consts, uapi};
 use crate::stats::DropStats;
 use crate::tx;
 use core::pin::Pin;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
@@ -72,6 +72,8 @@ pub(crate) struct Ovpn {
     #[pin]
     gro: GroCells,
     drops: DropStats,
+    /// Set while a re-filing of floated peers is queued (`deferred`).
+    refile_pending: AtomicBool,
 }
 
 impl Ovpn {
@@ -85,6 +87,7 @@ impl Ovpn {
                 tables: PeerTables::new(),
                 gro <- GroCells::new(dev),
                 drops: DropStats::default(),
+                refile_pending: AtomicBool::new(false),
             }),
             GFP_KERNEL,
         )?;
@@ -131,6 +134,18 @@ impl Ovpn {
         } else {
             dev.carrier_on();
         }
+    }
+
+    /// Asks for a re-filing of floated peers: whether the caller must
+    /// queue it (none is queued yet).
+    pub(crate) fn refile_requested(&self) -> bool {
+        !self.refile_pending.swap(true, Ordering::AcqRel)
+    }
+
+    /// A queued re-filing starts (or could not be queued): the next float
+    /// asks again.
+    pub(crate) fn refile_started(&self) {
+        self.refile_pending.store(false, Ordering::Release);
     }
 
     /// The device's GRO cells.

@@ -99,8 +99,8 @@ impl kernel::Module for OvpnDco {
         let wq = abstractions::wq::OwnedQueue::new()?;
         let genl = genl::Registration::register(genl::Family::DcoV2)?;
         let link = rtnl::Registration::register()?;
-        // Off by default while the API is incomplete: taking its names
-        // would keep Linux's complete driver from loading.
+        // Off by default until it has carried OpenVPN 2.7 itself: taking
+        // its names keeps Linux's driver from loading.
         let want_ovpn = abstractions::params::ovpn_api() != 0;
         let ovpn = if want_ovpn {
             OvpnApi::register()?
@@ -111,6 +111,9 @@ impl kernel::Module for OvpnDco {
             "OpenVPN data channel offload (ovpn-dco) {}\n",
             netdev::VERSION.to_str().unwrap_or("?")
         );
+        if cfg!(ovpn_test_key_exhaustion) {
+            pr_warn!("test build: keys run out after 256 packets; never use it for tunnels\n");
+        }
         if want_ovpn && ovpn.is_none() {
             pr_info!("Linux's ovpn driver holds the ovpn API; serving ovpn-dco-v2 only\n");
         }

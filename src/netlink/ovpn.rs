@@ -349,7 +349,10 @@ fn peer_set(info: &GenlInfo<'_>, dev: &NetDevice, ovpn: &Ovpn) -> Result {
         peer.set_keepalive(interval, timeout);
         if peer.keepalive_on() {
             let mut peers = peers;
-            peers.start_ticking(dev)?;
+            // Applied already: a tick that cannot start is said, as in NEW.
+            if let Err(e) = peers.start_ticking(dev) {
+                pr_warn!("peer {}: keepalive not started ({:?})\n", id, e);
+            }
         }
     }
     Ok(())

@@ -21,7 +21,6 @@ use crate::proto::steer::RxSteer;
 use crate::stats::{count_queued, Queued};
 use crate::tcp::TcpSock;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use kernel::alloc::Flags;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 use kernel::sync::rcu::Guard;
@@ -327,17 +326,25 @@ impl Peer {
                 .is_some_and(|b| !same_endpoint(&b.remote, &remote));
             drop(g);
             if moved {
-                self.rebind(remote, Some(local), GFP_ATOMIC)?;
+                self.set_bind(remote, Some(local))?;
             }
             Ok(moved)
         })
     }
 
     /// Points a UDP peer at `remote`, sent to from `local` (or whichever
-    /// address the route picks).  The caller re-files the peer in the MP
-    /// transport-address table.
-    pub(crate) fn rebind(&self, remote: SockAddr, local: Option<IpAddr>, flags: Flags) -> Result {
-        self.bind.set(Bind { remote, local }, flags)?;
+    /// address the route picks), serialised with floats.  The caller
+    /// re-files the peer in the MP transport-address table.
+    pub(crate) fn rebind(&self, remote: SockAddr, local: Option<IpAddr>) -> Result {
+        with_bh_disabled(|| {
+            let _guard = self.float_lock.lock();
+            self.set_bind(remote, local)
+        })
+    }
+
+    /// Sets the endpoint (`float_lock` held, bottom halves disabled).
+    fn set_bind(&self, remote: SockAddr, local: Option<IpAddr>) -> Result {
+        self.bind.set(Bind { remote, local }, GFP_ATOMIC)?;
         self.dst_cache.reset();
         Ok(())
     }

@@ -296,7 +296,7 @@ impl PeerSet {
         remote: SockAddr,
         local: Option<IpAddr>,
     ) -> Result {
-        peer.rebind(remote, local, GFP_KERNEL)?;
+        peer.rebind(remote, local)?;
         if !self.p2p && tables.refile(peer).is_err() {
             self.republish(tables);
         }
