@@ -219,7 +219,7 @@ if [ -z "${OVPN_VM_SCENARIOS:-}" ]; then
 		dp-routing-loop dp-local-ip-gone dp-async-crypto tcp-fd-attack tcp-empty-write
 		tcp-routing-loop tcp-nested tcp-backlog-reentry tcp-far-frame socket-close-ends-peers netns-del-after-kill udp-encap-reset
 		mp-churn ynl-dco fuzz-netlink fuzz-packets churn-teardown
-		ovpn-api ovpn-api-c-cli ovpn-key-exhausted ovpn-coexist"
+		ovpn-api ovpn-api-c-cli ovpn-float-carrier ovpn-key-exhausted ovpn-coexist"
 	# The TCP transport's bulk transfer (no stall), the peer dump, MP's
 	# reverse path and undefined peer id are in files only the second
 	# guest runs (t-tcp, t-peers, t-mp); t-netns.sh's share is split.

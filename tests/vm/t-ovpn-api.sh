@@ -9,6 +9,8 @@
 # - ovpn-api-c-cli: the same through the kernel selftests' ovpn-cli (a P2P
 #   pair and an MP server, get/dump/del) when the host built it
 #   (target/ovpn-cli-c, tests/run-all.sh);
+# - ovpn-float-carrier: a P2P device has carrier only with its peer; a
+#   peer that moves is followed, and PEER_FLOAT_NTF says so once;
 # - ovpn-key-exhausted: a key whose packet ids run out is removed and
 #   KEY_SWAP_NTF asks for a new one, with the test build whose keys last
 #   256 packets (target/exhaust/, built by tests/run-all.sh);
@@ -94,6 +96,50 @@ t_ovpn_api_c_cli() {
 	check "get_peer of the deleted peer fails" \
 		'! ip netns exec srv "$C_CLI" get_peer tun0 1 2>/dev/null' || return 1
 	check "del_iface" 'ip netns exec srv "$C_CLI" del_iface tun1'
+}
+
+carrier() { ip netns exec srv cat /sys/class/net/tun0/carrier 2>/dev/null; }
+
+t_ovpn_float_carrier() {
+	[ -x "$C_CLI" ] || { echo "no $C_CLI (tests/run-all.sh builds it)"; return 1; }
+	load || return 1
+	two_ns || return 1
+	local ns i=1 ntf out n rc=0
+	for ns in srv cli; do
+		ip netns exec $ns "$C_CLI" new_iface tun0 P2P >/dev/null || return 1
+		ip -n $ns addr add 5.5.5.$i/24 dev tun0 && ip -n $ns link set tun0 up || return 1
+		i=$((i + 1))
+	done
+	check "P2P tun0 without its peer: no carrier" '[ "$(carrier)" = 0 ]' || rc=1
+	ip netns exec srv "$C_CLI" new_peer tun0 1 10 1194 10.10.0.2 1194 >/dev/null 2>&1 || return 1
+	ip netns exec cli "$C_CLI" new_peer tun0 10 1 1194 10.10.0.1 1194 >/dev/null 2>&1 || return 1
+	ip netns exec srv "$C_CLI" new_key tun0 1 1 0 aes 0 "$ST/data64.key" || return 1
+	ip netns exec cli "$C_CLI" new_key tun0 10 1 0 aes 1 "$ST/data64.key" || return 1
+	check "with its peer: carrier" '[ "$(carrier)" = 1 ]' || rc=1
+	check "a ping from the client's first address" \
+		'ip netns exec cli ping -c 2 -i 0.2 -W 2 5.5.5.1 >/dev/null' || rc=1
+	ntf=$(mktemp)
+	/usr/bin/python3 "$REPO/tests/vm/ynl-listen.py" "$KDIR" srv 30 >"$ntf" 2>&1 &
+	local listener=$!
+	wait_line "$ntf" '^ready' 60 || { cat "$ntf"; kill $listener; return 1; }
+	# The client moves to 10.10.0.3: its packets come from there now.
+	# (Deleted first: deleting a primary address takes its secondaries.)
+	ip -n cli addr del 10.10.0.2/24 dev veth0 && ip -n cli addr add 10.10.0.3/24 dev veth0 || rc=1
+	check "pings from the new address answered (the server followed)" \
+		'ip netns exec cli ping -c 5 -i 0.2 -W 2 5.5.5.1 >/dev/null' || rc=1
+	out=$(ip netns exec srv "$C_CLI" get_peer tun0 1 2>&1)
+	check "the server's peer is at 10.10.0.3:1194" '[[ $out == *"Remote: 10.10.0.3:1194"* ]]' || rc=1
+	kill $listener 2>/dev/null
+	wait $listener 2>/dev/null
+	indent "$(grep -v '^ready' "$ntf")" "  notification: "
+	n=$(grep -c '"name": "peer-float-ntf"' "$ntf")
+	check "one PEER_FLOAT_NTF, with the new endpoint" '[ "$n" = 1 ] &&
+		grep -q "\"peer\": {\"id\": 1, \"remote-ipv4\": \"10.10.0.3\", \"remote-port\": 1194}" "$ntf"' || rc=1
+	rm -f "$ntf"
+	ip netns exec srv "$C_CLI" del_peer tun0 1 || rc=1
+	check "its peer deleted: no carrier" '[ "$(carrier)" = 0 ]' || rc=1
+	killall -q ovpn-cli-c
+	return $rc
 }
 
 t_ovpn_key_exhausted() {
@@ -203,6 +249,7 @@ t_ovpn_coexist() {
 
 scenario ovpn-api t_ovpn_api
 scenario ovpn-api-c-cli t_ovpn_api_c_cli
+scenario ovpn-float-carrier t_ovpn_float_carrier
 scenario ovpn-key-exhausted t_ovpn_key_exhausted
 scenario ovpn-coexist t_ovpn_coexist
 finish

@@ -74,9 +74,15 @@ while [ $# -gt 0 ] && [[ $1 == -* ]]; do
 	*) a+=("$1"); shift ;;
 	esac
 done
-d=${1%s}
+d=$1 m=1
+case $d in
+*s) d=${d%s} ;;
+*m) d=${d%m} m=60 ;;
+*h) d=${d%h} m=3600 ;;
+*d) d=${d%d} m=86400 ;;
+esac
 shift
-exec /usr/bin/timeout "${a[@]}" "$(awk -v v="$d" -v k="$k" 'BEGIN { print v * k }')" "$@"
+exec /usr/bin/timeout "${a[@]}" "$(awk -v v="$d" -v m="$m" -v k="$k" 'BEGIN { print v * m * k }')" "$@"
 EOF
 # cli.py runs with the system's Python, which has PyYAML and jsonschema
 # (the guest's PATH starts with virtme-ng's virtualenv, which has not).
