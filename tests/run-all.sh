@@ -148,8 +148,11 @@ fi
 rm -rf target/exhaust && mkdir -p target/exhaust &&
 	tar -cf - --exclude=src/proto/fuzz --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
 		Makefile Kbuild compat include src tools | tar -xf - -C target/exhaust
+# Staged under a name `make clean` leaves (bench.sh cleans the tree,
+# which takes every *.ko in it).
 if make -s -C target/exhaust KERNEL_SRC="$KDIR" OVPN_TEST_KEY_EXHAUSTION=1 \
-	>"$OUT/exhaust-build.log" 2>&1; then
+	>"$OUT/exhaust-build.log" 2>&1 &&
+	cp target/exhaust/ovpn-dco-v2.ko target/ovpn-dco-v2-exhaust.kmod; then
 	pass "key-exhaustion test build"
 else
 	cat "$OUT/exhaust-build.log"; fail "key-exhaustion test build"
@@ -290,7 +293,10 @@ st_guest= SCEN_C=
 rm -rf target/relmod && mkdir -p target/relmod &&
 	tar -cf - --exclude=src/proto/fuzz --exclude='*.o' --exclude='*.ko' --exclude='.*.cmd' \
 		Makefile Kbuild compat include src tools | tar -xf - -C target/relmod
-if make -s -C target/relmod KERNEL_SRC="$rkdir" >"$OUT/relmod-build.log" 2>&1; then
+# Staged as for the key-exhaustion build: bench.sh's `make clean`, which
+# runs while this guest does, would take target/relmod/*.ko.
+if make -s -C target/relmod KERNEL_SRC="$rkdir" >"$OUT/relmod-build.log" 2>&1 &&
+	cp target/relmod/ovpn-dco-v2.ko target/ovpn-dco-v2-release.kmod; then
 	pass "module build (release kernel)"
 	for name in $(sed -n 's/^scenario \([^ ]*\) .*/\1/p' $(files "${VM_C[@]}")); do
 		[[ -n ${OVPN_VM_SCENARIOS:-} && " $OVPN_VM_SCENARIOS " != *" $name "* ]] ||

@@ -13,7 +13,7 @@
 #   peer that moves is followed, and PEER_FLOAT_NTF says so once;
 # - ovpn-key-exhausted: a key whose packet ids run out is removed and
 #   KEY_SWAP_NTF asks for a new one, with the test build whose keys last
-#   256 packets (target/exhaust/, built by tests/run-all.sh);
+#   256 packets (target/ovpn-dco-v2-exhaust.kmod, built by run-all);
 # - ovpn-coexist: by default (ovpn_api=0) Linux's ovpn.ko loads beside
 #   the module; asked to serve the API with Linux's ovpn.ko loaded first,
 #   the module still loads, says so once and serves ovpn-dco-v2; loaded
@@ -29,7 +29,7 @@ MOD_PARAMS=ovpn_api=1
 # this file loads by path ever runs).
 C_OVPN=$KDIR/drivers/net/ovpn/ovpn.ko
 C_CLI=$REPO/target/ovpn-cli-c
-EXHAUST_MOD=$REPO/target/exhaust/ovpn-dco-v2.ko
+EXHAUST_MOD=$REPO/target/ovpn-dco-v2-exhaust.kmod
 ST=$KDIR/tools/testing/selftests/net/ovpn
 DEGRADED="Linux's ovpn driver holds the ovpn API; serving ovpn-dco-v2 only"
 
