@@ -281,7 +281,7 @@ done
 
 step "Linux's ovpn selftests (release kernel, in the background)"
 # In a third guest, of the release kernel: the eleven scripts take about
-# 100 minutes in the debug guest under TCG, 25 in this one
+# 100 minutes in the debug guest under TCG, about 30 in this one
 # (docs/testing.md).  It runs beside the benchmark smoke and the stock
 # check (one QEMU each), with its own build of the module (bench.sh
 # rebuilds the one in the repository).
